@@ -1,0 +1,21 @@
+"""
+The REALTIME settings block, read through one accessor so every default lives here.
+"""
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "ALLOWED_ORIGINS": [],
+    "PUBLISH_TIMEOUT_SECS": 5.0,
+    "PRESENCE_REFRESH_SECS": 10.0,
+    "PRESENCE_TTL_SECS": 30.0,
+}
+
+
+def realtime_setting(name: str) -> Any:
+    """Return REALTIME[name] from settings, or its documented default."""
+    if name not in DEFAULTS:
+        raise KeyError(f"Unknown REALTIME setting: {name}")
+    return getattr(settings, "REALTIME", {}).get(name, DEFAULTS[name])

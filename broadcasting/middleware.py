@@ -1,0 +1,24 @@
+"""
+ClientIdMiddleware: the one place that reads the ``X-Client-ID`` request header.
+
+A REST write that carries it does not echo its own event back to that client's socket.
+A malformed value is ignored (the write still happens and broadcasts to everyone).
+"""
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from .context import acting_client, is_valid_client_id
+
+CLIENT_ID_HEADER = "X-Client-ID"
+
+
+class ClientIdMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        client_id = request.headers.get(CLIENT_ID_HEADER)
+        with acting_client(client_id if is_valid_client_id(client_id) else None):
+            return self.get_response(request)

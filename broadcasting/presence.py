@@ -1,0 +1,116 @@
+"""
+How many sockets each channel has, counted across every server process.
+
+Each process counts its own sockets. Without Redis that count is the answer (one
+process). With REDIS_URL, every process mirrors its counts into a Redis hash of its
+own that expires after REALTIME["PRESENCE_TTL_SECS"] unless refreshed; stats add up
+every live hash, so a process that dies without cleaning up drops out by itself.
+A Redis outage degrades stats to this process's counts; it never breaks a socket.
+"""
+
+import asyncio
+import logging
+import uuid
+import weakref
+from collections import Counter
+
+import redis.asyncio as aioredis
+from django.conf import settings
+
+from .conf import realtime_setting
+
+logger = logging.getLogger(__name__)
+
+PROCESS_ID = uuid.uuid4().hex
+
+
+def _key_prefix() -> str:
+    return f"{settings.REDIS_KEY_PREFIX}:presence:"
+
+
+class Presence:
+    """The socket counts of this process, and the sum over all processes."""
+
+    def __init__(self) -> None:
+        self.local_counts: Counter[str] = Counter()
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._refreshers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def joined(self, channel: str) -> None:
+        """Called when a socket has subscribed to ``channel``."""
+        self.local_counts[channel] += 1
+        self._ensure_refresher()
+        await self._mirror()
+
+    async def left(self, channel: str) -> None:
+        """Called when a subscribed socket has gone."""
+        self.local_counts[channel] -= 1
+        if self.local_counts[channel] <= 0:
+            del self.local_counts[channel]
+        await self._mirror()
+
+    async def stats(self) -> dict:
+        """The seed's stats body: channels with sockets, and the totals."""
+        counts = await self._shared_counts() if settings.REDIS_URL else None
+        if counts is None:
+            counts = Counter(self.local_counts)
+        channels = {channel: count for channel, count in sorted(counts.items()) if count > 0}
+        return {
+            "total_channels": len(channels),
+            "channels": channels,
+            "total_connections": sum(channels.values()),
+        }
+
+    def _redis(self) -> aioredis.Redis:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = aioredis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+            self._clients[loop] = client
+        return client
+
+    async def _mirror(self) -> None:
+        if not settings.REDIS_URL:
+            return
+        key = _key_prefix() + PROCESS_ID
+        try:
+            async with self._redis().pipeline(transaction=True) as pipe:
+                pipe.delete(key)
+                if self.local_counts:
+                    pipe.hset(key, mapping=dict(self.local_counts))
+                    pipe.expire(key, int(realtime_setting("PRESENCE_TTL_SECS")))
+                await pipe.execute()
+        except Exception as error:  # Redis down: stats fall back to local counts
+            logger.warning("Could not mirror presence to Redis: %s", error)
+
+    async def _shared_counts(self) -> Counter[str] | None:
+        try:
+            client = self._redis()
+            totals: Counter[str] = Counter()
+            async for key in client.scan_iter(match=_key_prefix() + "*", count=500):
+                for channel, count in (await client.hgetall(key)).items():
+                    totals[channel.decode()] += int(count)
+            return totals
+        except Exception as error:
+            logger.warning("Could not read presence from Redis, counting this process only: %s", error)
+            return None
+
+    def _ensure_refresher(self) -> None:
+        if not settings.REDIS_URL:
+            return
+        loop = asyncio.get_running_loop()
+        task = self._refreshers.get(loop)
+        if task is None or task.done():
+            self._refreshers[loop] = loop.create_task(self._refresh_forever())
+
+    async def _refresh_forever(self) -> None:
+        while self.local_counts:
+            await asyncio.sleep(realtime_setting("PRESENCE_REFRESH_SECS"))
+            await self._mirror()
+
+
+presence = Presence()

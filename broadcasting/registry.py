@@ -1,0 +1,124 @@
+"""
+Which models broadcast, on which channel, rendered by which serializer, seen by whom.
+
+A model joins the live world with one call next to its own code, typically in the
+app's ``live.py`` imported from ``AppConfig.ready()``::
+
+    live_models.register(Post, channel="posts", serializer=PostSerializer,
+                         owner=lambda post: post.author_id,
+                         is_public=lambda post: post.published)
+
+Nothing in broadcasting/ names a model. The registry answers three questions for the
+rest of the app: is this model live (signals), what does this channel carry (consumers),
+and how does an object look to each kind of viewer (frames).
+"""
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from django.db import models
+from rest_framework import serializers
+
+CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def _always(instance: models.Model) -> bool:
+    return True
+
+
+def _nobody(instance: models.Model) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class LiveModel:
+    """One registered model: the channel it broadcasts on and the rules for who sees what."""
+
+    model: type[models.Model]
+    channel: str
+    serializer_class: type[serializers.Serializer]
+    # Sockets of anonymous users are refused on this channel (close 4401).
+    requires_auth: bool = False
+    # The pk of the user who owns an object, who sees it as its owner would over REST.
+    owner: Callable[[models.Model], int | None] = _nobody
+    # Whether every reader of the channel may see the object (else staff and owner only).
+    is_public: Callable[[models.Model], bool] = _always
+    # Model fields the serializer shows; a save touching none of them is not an event.
+    shown_fields: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def model_label(self) -> str:
+        return self.model._meta.label
+
+
+class LiveModelRegistry:
+    """The process-wide table of live models, keyed both by model and by channel."""
+
+    def __init__(self) -> None:
+        self._by_model: dict[type[models.Model], LiveModel] = {}
+        self._by_channel: dict[str, LiveModel] = {}
+
+    def register(
+        self,
+        model: type[models.Model],
+        *,
+        channel: str,
+        serializer: type[serializers.Serializer],
+        requires_auth: bool = False,
+        owner: Callable[[models.Model], int | None] = _nobody,
+        is_public: Callable[[models.Model], bool] = _always,
+    ) -> LiveModel:
+        """Make ``model`` live on ``channel``. Called once per model, at app load."""
+        if not CHANNEL_NAME_RE.match(channel):
+            raise ValueError(f"Invalid channel name {channel!r}: use [a-z0-9_-], at most 64.")
+        if channel in self._by_channel and self._by_channel[channel].model is not model:
+            raise ValueError(
+                f"Channel {channel!r} is already taken by {self._by_channel[channel].model_label}."
+            )
+        live_model = LiveModel(
+            model=model,
+            channel=channel,
+            serializer_class=serializer,
+            requires_auth=requires_auth,
+            owner=owner,
+            is_public=is_public,
+            shown_fields=_model_fields_shown_by(serializer, model),
+        )
+        self._by_model[model] = live_model
+        self._by_channel[channel] = live_model
+        return live_model
+
+    def for_model(self, model: type[models.Model]) -> LiveModel | None:
+        """The registration of ``model`` (or of the concrete model a proxy stands for)."""
+        return self._by_model.get(model) or self._by_model.get(model._meta.concrete_model)
+
+    def for_channel(self, channel: str) -> LiveModel | None:
+        return self._by_channel.get(channel)
+
+    def channels(self) -> list[str]:
+        return sorted(self._by_channel)
+
+    def __iter__(self) -> Iterator[LiveModel]:
+        return iter(list(self._by_model.values()))
+
+
+def _model_fields_shown_by(
+    serializer: type[serializers.Serializer], model: type[models.Model]
+) -> frozenset[str]:
+    """
+    The model fields (names and attnames) the serializer reads. A field whose source is
+    the whole object (a SerializerMethodField, say) may read anything, so then every
+    field counts.
+    """
+    sources = {serializer_field.source for serializer_field in serializer().fields.values()}
+    concrete = model._meta.concrete_fields
+    if "*" in sources:
+        return frozenset(name for f in concrete for name in (f.name, f.attname))
+    top_level = {source.split(".")[0] for source in sources}
+    return frozenset(
+        name for f in concrete if {f.name, f.attname} & top_level for name in (f.name, f.attname)
+    )
+
+
+live_models = LiveModelRegistry()

@@ -1,0 +1,42 @@
+"""
+Reading and taking per-channel seqs (see models.ChannelSequence for why they are ordered).
+"""
+
+from django.db import DEFAULT_DB_ALIAS, transaction
+
+from .models import ChannelSequence
+
+
+def take_next_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:
+    """
+    Return the channel's next seq, locking its counter row until the caller's
+    transaction ends. Call inside transaction.atomic(); outside one the lock would be
+    released at once and the ordering guarantee lost.
+    """
+    counters = ChannelSequence.objects.using(using)
+    counter = counters.select_for_update().filter(channel=channel).first()
+    if counter is None:
+        # First event on this channel: create the row (a concurrent creator wins the
+        # race harmlessly), then lock it like any other.
+        counters.get_or_create(channel=channel)
+        counter = counters.select_for_update().get(channel=channel)
+    counter.last_seq += 1
+    counter.save(update_fields=["last_seq"])
+    return counter.last_seq
+
+
+def current_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:
+    """The seq of the channel's latest committed event (0 before the first)."""
+    return (
+        ChannelSequence.objects.using(using)
+        .filter(channel=channel)
+        .values_list("last_seq", flat=True)
+        .first()
+        or 0
+    )
+
+
+def atomic_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:
+    """take_next_seq inside its own atomic block (a savepoint when one is already open)."""
+    with transaction.atomic(using=using):
+        return take_next_seq(channel, using)

@@ -1,0 +1,118 @@
+"""
+Fixtures shared by every app's tests.
+
+``live_stack`` starts real server processes on real ports over a fresh database
+(PostgreSQL when DATABASE_URL points there, or when a test asks for it; else a SQLite
+file) and, when asked, a real Redis under a key prefix of its own.
+"""
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+
+from testing import services
+from testing.live_server import (
+    LiveStack,
+    base_env,
+    create_postgres_database,
+    drop_postgres_database,
+)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis that answers (skips, or fails under CI, when there is none)."""
+    url = services.redis_url()
+    services.require(services.redis_answers(url), f"Redis is not answering at {url}")
+    return url
+
+
+@pytest.fixture
+def postgres_admin_url() -> str:
+    """A PostgreSQL server the tests may create databases on."""
+    url = services.postgres_url()
+    services.require(services.postgres_answers(url), f"PostgreSQL is not answering at {url}")
+    return url
+
+
+def _default_database() -> str:
+    return "postgres" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+
+
+@pytest.fixture
+def live_stack(tmp_path, request) -> Iterator[Callable[..., LiveStack]]:
+    """
+    Factory: ``live_stack(database="sqlite"|"postgres"|None, use_redis=False)`` migrates a
+    fresh database and returns a LiveStack to start servers on. Everything is torn down
+    after the test.
+    """
+    cleanups: list[Callable[[], None]] = []
+
+    def make(database: str | None = None, use_redis: bool = False, **env_overrides: str) -> LiveStack:
+        database = database or _default_database()
+        env = base_env(**env_overrides)
+        if database == "postgres":
+            admin_url = request.getfixturevalue("postgres_admin_url")
+            url, name = create_postgres_database(admin_url)
+            cleanups.append(lambda: drop_postgres_database(admin_url, name))
+            env["DATABASE_URL"] = url
+        else:
+            env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+        if use_redis:
+            url = request.getfixturevalue("redis_url")
+            prefix = services.unique_name("rt_test")
+            env["REDIS_URL"] = url
+            env["REDIS_KEY_PREFIX"] = prefix
+            cleanups.append(lambda: _delete_redis_keys(url, prefix))
+        stack = LiveStack(env=env, work_dir=tmp_path)
+        cleanups.append(stack.stop)
+        stack.manage("migrate", "--noinput")
+        return stack
+
+    yield make
+    for cleanup in reversed(cleanups):
+        cleanup()
+
+
+def _delete_redis_keys(url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+# --- In-process fixtures (pytest-django) ----------------------------------------------
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., "object"]:
+    """Factory: make_user(email, staff=False, password=...) creates a user."""
+    from users.models import User
+
+    counter = iter(range(1, 10_000))
+
+    def make(email: str | None = None, *, staff: bool = False, password: str = "s3cret-pass-42", **extra):
+        email = email or f"user{next(counter)}@example.com"
+        return User.objects.create_user(
+            email, password, name=extra.pop("name", email.split("@")[0]), is_staff=staff, **extra
+        )
+
+    return make
+
+
+@pytest.fixture
+def api_client_for() -> Callable[..., "object"]:
+    """Factory: api_client_for(user) gives a DRF APIClient authenticated by that user's token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def make(user=None):
+        client = APIClient()
+        if user is not None:
+            token, _ = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make

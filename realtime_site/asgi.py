@@ -1,0 +1,25 @@
+"""
+ASGI entry point: HTTP through Django, WebSockets through the broadcasting app.
+
+Serve with `manage.py runserver` (daphne, one process) or `daphne realtime_site.asgi:application`.
+"""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "realtime_site.settings")
+
+# Django must be set up before anything imports models.
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+
+from broadcasting.routing import websocket_application  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": websocket_application,
+    }
+)

@@ -1,0 +1,14 @@
+"""
+Settings for the test suite: the real settings, with a throwaway secret key and a
+fast password hasher, so `pytest` needs no environment of its own. DATABASE_URL and
+REDIS_URL still come from the environment, so the suite runs on PostgreSQL too.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-insecure-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+
+from realtime_site.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F405

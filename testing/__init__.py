@@ -1,0 +1,1 @@
+"""Test support shared by every app's tests: real services, real server processes."""

@@ -1,0 +1,83 @@
+"""
+Shape checks for every frame of PROTOCOL.md. Tests pass every frame they receive
+through ``assert_frame_shape`` so a frame that drifts from the protocol fails loudly.
+"""
+
+from datetime import datetime
+from typing import Any
+
+MODEL_EVENT_KEYS = {"type", "model", "channel", "timestamp", "seq", "data"}
+CUSTOM_EVENT_KEYS = {"type", "channel", "timestamp", "seq", "data"}
+
+FRAME_KEYS: dict[str, set[str]] = {
+    "connection": {"type", "message", "channel", "client_id", "timestamp", "seq"},
+    "created": MODEL_EVENT_KEYS,
+    "updated": MODEL_EVENT_KEYS,
+    "deleted": MODEL_EVENT_KEYS,
+    "pong": {"type", "message"},
+    "stats": {"type", "data"},
+    "reset": {"type", "channel", "seq", "reason"},
+    "error": {"type", "code", "message"},
+}
+ERROR_CODES = {
+    "bad_json",
+    "bad_request",
+    "unknown_type",
+    "unknown_channel",
+    "invalid_client_id",
+    "invalid_since",
+    "auth_required",
+    "auth_failed",
+}
+
+
+def _assert_timestamp(value: Any) -> None:
+    assert isinstance(value, str), value
+    parsed = datetime.fromisoformat(value)
+    assert parsed.utcoffset() is not None and parsed.utcoffset().total_seconds() == 0, value
+
+
+def _assert_seq(value: Any) -> None:
+    assert isinstance(value, int) and not isinstance(value, bool) and value >= 0, value
+
+
+def assert_stats_body(body: Any) -> None:
+    assert set(body) == {"total_channels", "channels", "total_connections"}, body
+    assert isinstance(body["channels"], dict)
+    assert all(isinstance(count, int) and count > 0 for count in body["channels"].values())
+    assert body["total_channels"] == len(body["channels"])
+    assert body["total_connections"] == sum(body["channels"].values())
+
+
+def assert_frame_shape(frame: Any, expected_type: str | None = None) -> dict:
+    """Assert ``frame`` is a well-formed protocol frame (of ``expected_type``); return it."""
+    assert isinstance(frame, dict), frame
+    frame_type = frame.get("type")
+    assert isinstance(frame_type, str), frame
+    if expected_type is not None:
+        assert frame_type == expected_type, frame
+    keys = FRAME_KEYS.get(frame_type, CUSTOM_EVENT_KEYS)
+    assert set(frame) == keys, f"{frame_type} frame keys {sorted(frame)} != {sorted(keys)}"
+
+    if "timestamp" in frame:
+        _assert_timestamp(frame["timestamp"])
+    if "seq" in frame:
+        _assert_seq(frame["seq"])
+    if frame_type in {"created", "updated", "deleted"}:
+        assert frame["model"] == frame["channel"]
+        assert isinstance(frame["data"], dict) and "id" in frame["data"], frame
+        if frame_type == "deleted":
+            assert set(frame["data"]) == {"id"}, frame
+    elif frame_type == "connection":
+        assert frame["message"] == f"Connected to channel: {frame['channel']}"
+        assert isinstance(frame["client_id"], str) and frame["client_id"]
+    elif frame_type == "pong":
+        assert frame["message"] == "pong"
+    elif frame_type == "stats":
+        assert_stats_body(frame["data"])
+    elif frame_type == "error":
+        assert frame["code"] in ERROR_CODES, frame
+        assert isinstance(frame["message"], str) and frame["message"]
+    elif frame_type == "reset":
+        assert isinstance(frame["reason"], str) and frame["reason"]
+    return frame

@@ -1,0 +1,14 @@
+"""The users channel: every user change, to signed-in sockets only, emails to staff and self."""
+
+from broadcasting.registry import live_models
+
+from .models import User
+from .serializers import UserSerializer
+
+live_models.register(
+    User,
+    channel="users",
+    serializer=UserSerializer,
+    requires_auth=True,
+    owner=lambda user: user.pk,
+)
