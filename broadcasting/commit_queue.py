@@ -72,9 +72,7 @@ class PendingModelEvent(PendingEvent):
         self.exclude_client = exclude_client
 
     def render(self, timestamp: str) -> dict[str, str]:
-        return frames.model_event_renderings(
-            self.live_model, self.action, self.instance, self.pk, self.seq, timestamp
-        )
+        return frames.model_event_renderings(self.live_model, self.action, self.instance, self.pk, self.seq, timestamp)
 
 
 class PendingCustomEvent(PendingEvent):

@@ -97,7 +97,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             raise ConnectionRefused("unknown_channel", f"Unknown channel: {channel}", CLOSE_UNKNOWN_CHANNEL)
         self.channel = channel
 
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin1"), keep_blank_values=True)
         client_id = query.get("client_id", [None])[-1]
         if client_id is None:
             client_id = str(uuid.uuid4())
@@ -109,18 +109,14 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
         since = query.get("since", [None])[-1]
         if since is not None and not (since.isascii() and since.isdigit()):
-            raise ConnectionRefused(
-                "invalid_since", "since must be a non-negative integer seq.", CLOSE_BAD_REQUEST
-            )
+            raise ConnectionRefused("invalid_since", "since must be a non-negative integer seq.", CLOSE_BAD_REQUEST)
         self.since_seq = int(since) if since is not None else None
 
         if self.scope.get(AUTH_ERROR_SCOPE_KEY):
             raise ConnectionRefused("auth_failed", self.scope[AUTH_ERROR_SCOPE_KEY], CLOSE_UNAUTHORIZED)
         user = self.scope.get("user")
         if live_model.requires_auth and not (user is not None and user.is_authenticated):
-            raise ConnectionRefused(
-                "auth_required", f"Sign in to subscribe to channel: {channel}", CLOSE_UNAUTHORIZED
-            )
+            raise ConnectionRefused("auth_required", f"Sign in to subscribe to channel: {channel}", CLOSE_UNAUTHORIZED)
         self.audiences = audience.audiences_of(user)
 
     async def disconnect(self, code: int) -> None:

@@ -38,9 +38,7 @@ logger = logging.getLogger(__name__)
 LIVE_EVENT_MESSAGE_TYPE = "live.event"
 
 CUSTOM_EVENT_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-RESERVED_EVENT_TYPES = frozenset(
-    {"connection", "created", "updated", "deleted", "pong", "stats", "reset", "error"}
-)
+RESERVED_EVENT_TYPES = frozenset({"connection", "created", "updated", "deleted", "pong", "stats", "reset", "error"})
 
 
 def group_name(channel: str) -> str:
@@ -94,23 +92,17 @@ def _queue(instance: models.Model, action: str, exclude_client: str | None, usin
     )
 
 
-def broadcast_created(
-    instance: models.Model, *, exclude_client: str | None = None, using: str | None = None
-) -> None:
+def broadcast_created(instance: models.Model, *, exclude_client: str | None = None, using: str | None = None) -> None:
     """Announce ``instance`` as created once the current transaction commits."""
     _queue(instance, "created", exclude_client, using)
 
 
-def broadcast_updated(
-    instance: models.Model, *, exclude_client: str | None = None, using: str | None = None
-) -> None:
+def broadcast_updated(instance: models.Model, *, exclude_client: str | None = None, using: str | None = None) -> None:
     """Announce ``instance``'s current state as updated once the current transaction commits."""
     _queue(instance, "updated", exclude_client, using)
 
 
-def broadcast_deleted(
-    instance: models.Model, *, exclude_client: str | None = None, using: str | None = None
-) -> None:
+def broadcast_deleted(instance: models.Model, *, exclude_client: str | None = None, using: str | None = None) -> None:
     """Announce ``instance`` (which still has its pk) as deleted once the transaction commits."""
     _queue(instance, "deleted", exclude_client, using)
 

@@ -73,9 +73,7 @@ class LiveModelRegistry:
         if not CHANNEL_NAME_RE.match(channel):
             raise ValueError(f"Invalid channel name {channel!r}: use [a-z0-9_-], at most 64.")
         if channel in self._by_channel and self._by_channel[channel].model is not model:
-            raise ValueError(
-                f"Channel {channel!r} is already taken by {self._by_channel[channel].model_label}."
-            )
+            raise ValueError(f"Channel {channel!r} is already taken by {self._by_channel[channel].model_label}.")
         live_model = LiveModel(
             model=model,
             channel=channel,
@@ -88,6 +86,12 @@ class LiveModelRegistry:
         self._by_model[model] = live_model
         self._by_channel[channel] = live_model
         return live_model
+
+    def unregister(self, model: type[models.Model]) -> None:
+        """Take ``model`` off the air (tests, and apps that register conditionally)."""
+        live_model = self._by_model.pop(model, None)
+        if live_model is not None:
+            del self._by_channel[live_model.channel]
 
     def for_model(self, model: type[models.Model]) -> LiveModel | None:
         """The registration of ``model`` (or of the concrete model a proxy stands for)."""
@@ -103,9 +107,7 @@ class LiveModelRegistry:
         return iter(list(self._by_model.values()))
 
 
-def _model_fields_shown_by(
-    serializer: type[serializers.Serializer], model: type[models.Model]
-) -> frozenset[str]:
+def _model_fields_shown_by(serializer: type[serializers.Serializer], model: type[models.Model]) -> frozenset[str]:
     """
     The model fields (names and attnames) the serializer reads. A field whose source is
     the whole object (a SerializerMethodField, say) may read anything, so then every
@@ -116,9 +118,7 @@ def _model_fields_shown_by(
     if "*" in sources:
         return frozenset(name for f in concrete for name in (f.name, f.attname))
     top_level = {source.split(".")[0] for source in sources}
-    return frozenset(
-        name for f in concrete if {f.name, f.attname} & top_level for name in (f.name, f.attname)
-    )
+    return frozenset(name for f in concrete if {f.name, f.attname} & top_level for name in (f.name, f.attname))
 
 
 live_models = LiveModelRegistry()

@@ -27,13 +27,7 @@ def take_next_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:
 
 def current_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:
     """The seq of the channel's latest committed event (0 before the first)."""
-    return (
-        ChannelSequence.objects.using(using)
-        .filter(channel=channel)
-        .values_list("last_seq", flat=True)
-        .first()
-        or 0
-    )
+    return ChannelSequence.objects.using(using).filter(channel=channel).values_list("last_seq", flat=True).first() or 0
 
 
 def atomic_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:

@@ -39,9 +39,7 @@ def on_post_save(
     broadcast(instance, exclude_client=current_client_id(), using=using)
 
 
-def on_post_delete(
-    sender: type[models.Model], instance: models.Model, using: str = "default", **kwargs
-) -> None:
+def on_post_delete(sender: type[models.Model], instance: models.Model, using: str = "default", **kwargs) -> None:
     """Called after every model delete (bulk deletes and cascades included)."""
     if live_models.for_model(sender) is None or broadcasting_suppressed():
         return

@@ -96,9 +96,7 @@ class LiveStack:
     servers: list[ServerProcess] = field(default_factory=list)
 
     def start_server(self, kind: str = "daphne") -> ServerProcess:
-        server = ServerProcess(
-            env=self.env, log_path=self.work_dir / f"server-{len(self.servers)}.log", kind=kind
-        )
+        server = ServerProcess(env=self.env, log_path=self.work_dir / f"server-{len(self.servers)}.log", kind=kind)
         self.servers.append(server)
         return server.start()
 

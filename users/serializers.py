@@ -46,9 +46,7 @@ class UserSerializer(serializers.ModelSerializer):
         if viewer is not None and not viewer.is_staff:
             forbidden = sorted({"is_staff", "is_active"} & attrs.keys())
             if forbidden:
-                raise serializers.ValidationError(
-                    {name: "Only staff may change this field." for name in forbidden}
-                )
+                raise serializers.ValidationError({name: "Only staff may change this field." for name in forbidden})
         password = attrs.get("password")
         if password:
             candidate = User(

@@ -52,9 +52,7 @@ def test_anonymous_write_is_refused(api_client_for, published):
 
 def test_create_sets_author_to_requesting_user(api_client_for, make_user):
     writer = make_user()
-    response = api_client_for(writer).post(
-        "/api/posts/", {"title": "Mine", "body": "b", "author": 999}, format="json"
-    )
+    response = api_client_for(writer).post("/api/posts/", {"title": "Mine", "body": "b", "author": 999}, format="json")
     assert response.status_code == 201
     body = response.json()
     assert body["author"] == writer.pk and body["published"] is False

@@ -1,0 +1,274 @@
+"""
+The socket end, through the whole ASGI application (origin check, auth, routing)
+with Channels' WebsocketCommunicator and the real in-memory layer.
+"""
+
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from broadcasting import no_broadcast
+from broadcasting.sequence import current_seq
+from posts.models import Post
+from realtime_site.asgi import application
+from testing.protocol import assert_frame_shape
+from users.models import User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+class Socket:
+    """A WebsocketCommunicator that checks each frame against the protocol."""
+
+    def __init__(self, path: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+        self.communicator = WebsocketCommunicator(application, path, headers=[ORIGIN, *(headers or [])])
+
+    async def open(self) -> tuple[bool, int | None]:
+        return await self.communicator.connect()
+
+    async def recv(self, expected_type: str | None = None) -> dict:
+        return assert_frame_shape(await self.communicator.receive_json_from(timeout=3), expected_type)
+
+    async def send(self, frame) -> None:
+        await self.communicator.send_json_to(frame)
+
+    async def assert_nothing(self) -> None:
+        assert await self.communicator.receive_nothing(timeout=0.3)
+
+    async def close(self) -> None:
+        await self.communicator.disconnect()
+
+
+async def open_socket(path: str, *, token: str | None = None, cookie: str | None = None) -> Socket:
+    headers = []
+    if token:
+        headers.append((b"authorization", f"Token {token}".encode()))
+    if cookie:
+        headers.append((b"cookie", cookie.encode()))
+    socket = Socket(path, headers)
+    connected, _ = await socket.open()
+    assert connected
+    return socket
+
+
+async def refused_with(path: str, close_code: int, error_code: str, **auth) -> None:
+    socket = await open_socket(path, **auth)
+    assert (await socket.recv("error"))["code"] == error_code
+    assert await socket.communicator.receive_output(timeout=3) == {
+        "type": "websocket.close",
+        "code": close_code,
+    }
+
+
+def make_user_with_token(email: str, *, staff: bool = False) -> tuple[User, str]:
+    with no_broadcast():
+        user = User.objects.create_user(email, "pw-1234567890", name=email.split("@")[0], is_staff=staff)
+    return user, Token.objects.create(user=user).key
+
+
+async def test_connection_frame_has_generated_client_id_and_current_seq():
+    await sync_to_async(make_user_with_token)("someone@example.com")
+    socket = await open_socket("/ws/posts")
+    frame = await socket.recv("connection")
+    assert frame["channel"] == "posts" and len(frame["client_id"]) == 36
+    assert frame["seq"] == await sync_to_async(current_seq)("posts")
+    await socket.close()
+
+
+async def test_client_id_from_query_and_trailing_slash_route():
+    socket = await open_socket("/ws/posts/?client_id=my-unique-id")
+    assert (await socket.recv("connection"))["client_id"] == "my-unique-id"
+    await socket.close()
+
+
+@pytest.mark.parametrize("query", ["client_id=bad!id", "client_id=" + "x" * 65, "client_id="])
+async def test_malformed_client_id_is_refused_with_4400(query):
+    await refused_with(f"/ws/posts?{query}", 4400, "invalid_client_id")
+
+
+@pytest.mark.parametrize("since", ["-1", "abc", "1.5", "٣"])
+async def test_malformed_since_is_refused_with_4400(since):
+    await refused_with(f"/ws/posts?since={since}", 4400, "invalid_since")
+
+
+async def test_unknown_channel_is_refused_with_4404():
+    await refused_with("/ws/nonexistent", 4404, "unknown_channel")
+
+
+async def test_users_channel_refuses_anonymous_with_4401():
+    await refused_with("/ws/users", 4401, "auth_required")
+
+
+async def test_invalid_token_is_refused_with_4401():
+    await refused_with("/ws/posts", 4401, "auth_failed", token="not-a-real-token")
+
+
+async def test_token_header_authenticates_on_users_channel():
+    _, token = await sync_to_async(make_user_with_token)("tokenuser@example.com")
+    socket = await open_socket("/ws/users", token=token)
+    await socket.recv("connection")
+    await socket.close()
+
+
+async def test_session_cookie_authenticates_on_users_channel():
+    user, _ = await sync_to_async(make_user_with_token)("cookie@example.com")
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    socket = await open_socket("/ws/users", cookie=f"sessionid={client.cookies['sessionid'].value}")
+    await socket.recv("connection")
+    await socket.close()
+
+
+async def test_foreign_origin_is_refused_at_the_handshake():
+    communicator = WebsocketCommunicator(application, "/ws/posts", headers=[(b"origin", b"http://evil.example")])
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+async def test_ping_gets_pong_and_get_stats_counts_sockets():
+    first = await open_socket("/ws/posts")
+    second = await open_socket("/ws/posts")
+    await first.recv("connection")
+    await second.recv("connection")
+    await first.send({"type": "ping"})
+    assert await first.recv("pong") == {"type": "pong", "message": "pong"}
+    await first.send({"type": "get_stats"})
+    stats = (await first.recv("stats"))["data"]
+    assert stats["channels"]["posts"] == 2
+    await second.close()
+    await first.send({"type": "get_stats"})
+    assert (await first.recv("stats"))["data"]["channels"]["posts"] == 1
+    await first.close()
+
+
+@pytest.mark.parametrize(
+    ("raw", "error_code"),
+    [
+        ({"text_data": "not json"}, "bad_json"),
+        ({"bytes_data": b"\x00\x01"}, "bad_request"),
+        ({"text_data": "[1, 2]"}, "bad_request"),
+        ({"text_data": '{"no_type": 1}'}, "bad_request"),
+        ({"text_data": '{"type": "dance"}'}, "unknown_type"),
+    ],
+)
+async def test_malformed_frames_get_an_error_and_the_socket_lives(raw, error_code):
+    socket = await open_socket("/ws/posts")
+    await socket.recv("connection")
+    await socket.communicator.send_to(**raw)
+    assert (await socket.recv("error"))["code"] == error_code
+    await socket.send({"type": "ping"})
+    await socket.recv("pong")
+    await socket.close()
+
+
+async def test_since_at_current_seq_gets_no_reset_and_older_since_gets_reset():
+    seq = await sync_to_async(current_seq)("posts")
+    socket = await open_socket(f"/ws/posts?since={seq}")
+    await socket.recv("connection")
+    await socket.assert_nothing()
+    await socket.close()
+
+    def write() -> None:
+        author = User.objects.create_user("writer@example.com")
+        Post.objects.create(title="x", author=author, published=True)
+
+    await sync_to_async(write)()
+    stale = await open_socket(f"/ws/posts?since={seq}")
+    await stale.recv("connection")
+    reset = await stale.recv("reset")
+    assert reset["seq"] == seq + 1 and reset["channel"] == "posts"
+    await stale.close()
+
+
+async def test_user_events_hide_email_from_other_non_staff_users():
+    _, staff_token = await sync_to_async(make_user_with_token)("staff@example.com", staff=True)
+    _, reader_token = await sync_to_async(make_user_with_token)("reader@example.com")
+    staff_socket = await open_socket("/ws/users", token=staff_token)
+    reader_socket = await open_socket("/ws/users", token=reader_token)
+    await staff_socket.recv("connection")
+    await reader_socket.recv("connection")
+
+    await sync_to_async(User.objects.create_user)("new@example.com", name="New")
+    assert (await staff_socket.recv("created"))["data"]["email"] == "new@example.com"
+    reader_view = (await reader_socket.recv("created"))["data"]
+    assert set(reader_view) == {"id", "name", "is_active", "created_at"}
+    await staff_socket.close()
+    await reader_socket.close()
+
+
+async def test_user_sees_own_email_live():
+    user, token = await sync_to_async(make_user_with_token)("me@example.com")
+    socket = await open_socket("/ws/users", token=token)
+    await socket.recv("connection")
+    user.name = "Renamed"
+    await sync_to_async(user.save)()
+    assert (await socket.recv("updated"))["data"]["email"] == "me@example.com"
+    await socket.close()
+
+
+async def test_draft_posts_reach_author_and_staff_but_not_others():
+    author, author_token = await sync_to_async(make_user_with_token)("author@example.com")
+    _, staff_token = await sync_to_async(make_user_with_token)("staff@example.com", staff=True)
+    _, other_token = await sync_to_async(make_user_with_token)("other@example.com")
+    sockets = {
+        "author": await open_socket("/ws/posts", token=author_token),
+        "staff": await open_socket("/ws/posts", token=staff_token),
+        "other": await open_socket("/ws/posts", token=other_token),
+        "anonymous": await open_socket("/ws/posts"),
+    }
+    for socket in sockets.values():
+        await socket.recv("connection")
+
+    await sync_to_async(Post.objects.create)(title="secret draft", author=author)
+    assert (await sockets["author"].recv("created"))["data"]["title"] == "secret draft"
+    assert (await sockets["staff"].recv("created"))["data"]["title"] == "secret draft"
+    await sockets["other"].assert_nothing()
+    await sockets["anonymous"].assert_nothing()
+    for socket in sockets.values():
+        await socket.close()
+
+
+async def test_rest_write_with_client_id_skips_that_client_only():
+    _, token = await sync_to_async(make_user_with_token)("writer@example.com")
+    writer = await open_socket("/ws/posts?client_id=writer-tab")
+    watcher = await open_socket("/ws/posts?client_id=watcher-tab")
+    await writer.recv("connection")
+    await watcher.recv("connection")
+
+    def write_over_rest() -> int:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        response = client.post(
+            "/api/posts/",
+            {"title": "from tab", "published": True},
+            format="json",
+            HTTP_X_CLIENT_ID="writer-tab",
+        )
+        assert response.status_code == 201
+        return response.json()["id"]
+
+    post_id = await sync_to_async(write_over_rest)()
+    assert (await watcher.recv("created"))["data"]["id"] == post_id
+    await writer.assert_nothing()
+    await writer.close()
+    await watcher.close()
+
+
+async def test_event_frames_are_sent_as_single_json_text_frames():
+    socket = await open_socket("/ws/posts")
+    await socket.recv("connection")
+
+    def write() -> None:
+        Post.objects.create(title="t", author=User.objects.create_user("a@example.com"), published=True)
+
+    await sync_to_async(write)()
+    output = await socket.communicator.receive_output(timeout=3)
+    assert output["type"] == "websocket.send" and json.loads(output["text"])["type"] == "created"
+    await socket.close()

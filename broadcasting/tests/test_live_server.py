@@ -1,0 +1,116 @@
+"""
+The seed guide's walkthrough against a real server process on a port, spoken to by a
+real WebSocket client: daphne on the in-memory layer (one process, as `make run`),
+and `manage.py runserver` itself.
+"""
+
+import httpx
+import pytest
+
+from testing.sockets import Socket
+
+pytestmark = pytest.mark.live_server
+
+
+def auth(token: str, client_id: str | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Token {token}"}
+    if client_id:
+        headers["X-Client-ID"] = client_id
+    return headers
+
+
+async def test_seed_walkthrough_on_one_process_with_the_in_memory_layer(live_stack):
+    stack = live_stack(database="sqlite")
+    staff_token = stack.create_user("staff@example.com", staff=True)
+    server = stack.start_server()
+    api = httpx.AsyncClient(base_url=server.http_url, timeout=10)
+
+    tab1 = await Socket.open(f"{server.ws_url}/ws/users?client_id=tab-1", token=staff_token)
+    tab2 = await Socket.open(f"{server.ws_url}/ws/users/?client_id=tab-2", token=staff_token)
+    posts = await Socket.open(f"{server.ws_url}/ws/posts")
+    first = await tab1.connected()
+    assert first["client_id"] == "tab-1"
+    assert (await tab2.connected())["client_id"] == "tab-2"
+    generated = await posts.connected()
+    assert len(generated["client_id"]) == 36
+
+    await tab1.send({"type": "ping"})
+    assert await tab1.recv("pong") == {"type": "pong", "message": "pong"}
+    await tab1.send({"type": "get_stats"})
+    stats = (await tab1.recv("stats"))["data"]
+    assert stats == {"total_channels": 2, "channels": {"posts": 1, "users": 2}, "total_connections": 3}
+    assert (await api.get("/ws/stats")).json() == stats
+
+    # created / updated / deleted, with exclude_client through X-Client-ID.
+    response = await api.post(
+        "/api/users/",
+        json={"email": "user@example.com", "name": "John Doe"},
+        headers=auth(staff_token, "tab-1"),
+    )
+    assert response.status_code == 201
+    user_id = response.json()["id"]
+    created = await tab2.recv("created")
+    assert created["data"] == {
+        **created["data"],
+        "id": user_id,
+        "email": "user@example.com",
+        "name": "John Doe",
+    }
+    assert set(created["data"]) >= {"id", "email", "name", "is_active", "created_at"}
+    await tab1.assert_silent()
+
+    response = await api.patch(f"/api/users/{user_id}/", json={"name": "John Updated"}, headers=auth(staff_token))
+    assert response.status_code == 200
+    updated = [await tab.recv("updated") for tab in (tab1, tab2)]
+    assert {frame["data"]["name"] for frame in updated} == {"John Updated"}
+
+    assert (await api.delete(f"/api/users/{user_id}/", headers=auth(staff_token))).status_code == 204
+    deleted = await tab2.recv("deleted")
+    assert deleted["data"] == {"id": user_id}
+    assert [created["seq"], updated[1]["seq"], deleted["seq"]] == [first["seq"] + n for n in (1, 2, 3)]
+
+    # A published post reaches the anonymous posts socket.
+    response = await api.post("/api/posts/", json={"title": "Live", "published": True}, headers=auth(staff_token))
+    assert (await posts.recv("created"))["data"]["id"] == response.json()["id"]
+
+    # Anonymous writes are refused and send nothing.
+    assert (await api.post("/api/posts/", json={"title": "nope"})).status_code in (401, 403)
+    await posts.assert_silent()
+
+    for socket in (tab1, tab2, posts):
+        await socket.close()
+    await api.aclose()
+
+
+async def test_runserver_serves_api_admin_and_sockets(live_stack):
+    stack = live_stack(database="sqlite", DJANGO_DEBUG="1")
+    token = stack.create_user("writer@example.com")
+    server = stack.start_server(kind="runserver")
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as api:
+        assert (await api.get("/api/posts/")).status_code == 200
+        assert (await api.get("/admin/login/")).status_code == 200
+        assert (await api.get("/static/admin/css/base.css")).status_code == 200
+        socket = await Socket.open(f"{server.ws_url}/ws/posts")
+        await socket.connected()
+        await api.post("/api/posts/", json={"title": "hi", "published": True}, headers=auth(token))
+        assert (await socket.recv("created"))["data"]["title"] == "hi"
+        await socket.close()
+
+
+async def test_static_files_are_served_with_debug_off(live_stack):
+    server = live_stack(database="sqlite").start_server()
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as api:
+        response = await api.get("/static/admin/css/base.css")
+        assert response.status_code == 200 and "text/css" in response.headers["content-type"]
+
+
+async def test_foreign_origin_gets_http_403_at_the_handshake(live_stack):
+    import websockets
+
+    server = live_stack(database="sqlite").start_server()
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await Socket.open(f"{server.ws_url}/ws/posts", origin="http://evil.example")
+    assert refused.value.response.status_code == 403
+    socket = await Socket.open(f"{server.ws_url}/ws/posts", origin="http://127.0.0.1")
+    await socket.connected()
+    await socket.close()

@@ -1,0 +1,186 @@
+"""
+Every write path of a registered model emits exactly the events it should, after
+commit, in seq order; rolled-back work emits nothing.
+"""
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from django.contrib.auth.models import update_last_login
+from django.db import transaction
+
+from broadcasting import no_broadcast
+from broadcasting.sequence import current_seq
+from posts.models import Post
+from users.models import User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def make_author() -> User:
+    with no_broadcast():
+        return User.objects.create_user("author@example.com", name="Author")
+
+
+async def test_create_sends_created_with_serializer_data(listen):
+    author = await sync_to_async(make_author)()
+    async with listen("posts") as events:
+        post = await sync_to_async(Post.objects.create)(title="T", body="B", author=author, published=True)
+        frame = await events.next_frame()
+    assert frame["type"] == "created" and frame["channel"] == "posts" and frame["model"] == "posts"
+    assert frame["data"]["id"] == post.pk and frame["data"]["title"] == "T"
+    assert frame["data"]["author_name"] == "Author"
+
+
+async def test_update_sends_updated_and_delete_sends_only_the_id(listen):
+    author = await sync_to_async(make_author)()
+    async with listen("posts") as events:
+        post = await sync_to_async(Post.objects.create)(title="T", author=author, published=True)
+        await events.next_frame()
+        post.title = "T2"
+        await sync_to_async(post.save)()
+        updated = await events.next_frame()
+        post_pk = post.pk
+        await sync_to_async(post.delete)()
+        deleted = await events.next_frame()
+    assert updated["type"] == "updated" and updated["data"]["title"] == "T2"
+    assert deleted["type"] == "deleted" and deleted["data"] == {"id": post_pk}
+    assert deleted["seq"] == updated["seq"] + 1
+
+
+async def test_nothing_is_sent_before_commit(listen):
+    author = await sync_to_async(make_author)()
+    async with listen("posts") as events:
+
+        def write_and_look_before_commit() -> None:
+            with transaction.atomic():
+                Post.objects.create(title="pending", author=author, published=True)
+                async_to_sync(events.assert_nothing)()
+
+        await sync_to_async(write_and_look_before_commit)()
+        assert (await events.next_frame())["data"]["title"] == "pending"
+
+
+async def test_rolled_back_save_sends_nothing_and_gives_back_its_seq(listen):
+    author = await sync_to_async(make_author)()
+    seq_before = await sync_to_async(current_seq)("posts")
+
+    def rolled_back_write() -> None:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            Post.objects.create(title="never", author=author, published=True)
+            raise RuntimeError("abort")
+
+    async with listen("posts") as events:
+        await sync_to_async(rolled_back_write)()
+        await events.assert_nothing()
+    assert await sync_to_async(current_seq)("posts") == seq_before
+
+
+async def test_rolled_back_savepoint_sends_nothing_but_the_outer_change_sends(listen):
+    author = await sync_to_async(make_author)()
+
+    def outer_commits_inner_rolls_back() -> None:
+        with transaction.atomic():
+            Post.objects.create(title="kept", author=author, published=True)
+            with pytest.raises(RuntimeError), transaction.atomic():
+                Post.objects.create(title="dropped", author=author, published=True)
+                raise RuntimeError("abort inner")
+
+    async with listen("posts") as events:
+        await sync_to_async(outer_commits_inner_rolls_back)()
+        frame = await events.next_frame()
+        await events.assert_nothing()
+    assert frame["data"]["title"] == "kept"
+
+
+async def test_several_saves_in_one_transaction_send_one_event_with_final_state(listen):
+    author = await sync_to_async(make_author)()
+
+    def save_three_times() -> None:
+        with transaction.atomic():
+            post = Post.objects.create(title="v1", author=author, published=True)
+            post.title = "v2"
+            post.save()
+            post.title = "v3"
+            post.save()
+
+    async with listen("posts") as events:
+        seq_before = await sync_to_async(current_seq)("posts")
+        await sync_to_async(save_three_times)()
+        frame = await events.next_frame()
+        await events.assert_nothing()
+    assert frame["type"] == "created" and frame["data"]["title"] == "v3"
+    assert frame["seq"] == seq_before + 1
+
+
+async def test_create_then_delete_in_one_transaction_sends_one_deleted(listen):
+    author = await sync_to_async(make_author)()
+
+    def create_and_delete() -> int:
+        with transaction.atomic():
+            post = Post.objects.create(title="brief", author=author, published=True)
+            post_pk = post.pk
+            post.delete()
+        return post_pk
+
+    async with listen("posts") as events:
+        post_pk = await sync_to_async(create_and_delete)()
+        frame = await events.next_frame()
+        await events.assert_nothing()
+    assert frame["type"] == "deleted" and frame["data"] == {"id": post_pk}
+
+
+async def test_no_broadcast_commits_but_sends_nothing(listen):
+    author = await sync_to_async(make_author)()
+
+    def quiet_write() -> None:
+        with no_broadcast():
+            Post.objects.create(title="quiet", author=author, published=True)
+
+    async with listen("posts") as events:
+        await sync_to_async(quiet_write)()
+        await events.assert_nothing()
+    assert await sync_to_async(Post.objects.filter(title="quiet").exists)()
+
+
+async def test_login_timestamp_update_sends_nothing(listen):
+    user = await sync_to_async(make_author)()
+    async with listen("users") as events:
+        await sync_to_async(update_last_login)(None, user)
+        await events.assert_nothing()
+
+
+async def test_deleting_a_user_sends_the_cascaded_post_deletes(listen):
+    author = await sync_to_async(make_author)()
+    post = await sync_to_async(Post.objects.create)(title="owned", author=author, published=True)
+    async with listen("posts") as posts_events, listen("users") as users_events:
+        await sync_to_async(author.delete)()
+        assert (await posts_events.next_frame())["data"] == {"id": post.pk}
+        assert (await users_events.next_frame())["type"] == "deleted"
+
+
+async def test_queryset_delete_sends_one_deleted_per_object(listen):
+    author = await sync_to_async(make_author)()
+
+    def create_two() -> list[int]:
+        return [Post.objects.create(title=f"p{i}", author=author, published=True).pk for i in range(2)]
+
+    pks = await sync_to_async(create_two)()
+    async with listen("posts") as events:
+        await sync_to_async(Post.objects.filter(pk__in=pks).delete)()
+        frames = [await events.next_frame(), await events.next_frame()]
+    assert sorted(frame["data"]["id"] for frame in frames) == sorted(pks)
+    assert frames[1]["seq"] == frames[0]["seq"] + 1
+
+
+async def test_seqs_count_per_channel(listen):
+    def writes() -> None:
+        user = User.objects.create_user("seq@example.com")
+        Post.objects.create(title="a", author=user, published=True)
+        Post.objects.create(title="b", author=user, published=True)
+
+    async with listen("users") as users_events, listen("posts") as posts_events:
+        users_seq = await sync_to_async(current_seq)("users")
+        posts_seq = await sync_to_async(current_seq)("posts")
+        await sync_to_async(writes)()
+        assert (await users_events.next_frame())["seq"] == users_seq + 1
+        assert [(await posts_events.next_frame())["seq"] for _ in range(2)] == [posts_seq + 1, posts_seq + 2]

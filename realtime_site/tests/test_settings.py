@@ -1,0 +1,64 @@
+"""Settings come from the environment; production settings refuse to start unsafely."""
+
+import subprocess
+import sys
+
+from testing.live_server import PROJECT_DIR, SECRET_KEY, base_env
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env={k: v for k, v in base_env(**env).items() if v is not None},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_debug_off_without_secret_key_refuses_to_start():
+    env = base_env()
+    del env["DJANGO_SECRET_KEY"]
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    assert completed.returncode != 0 and "DJANGO_SECRET_KEY is not set" in completed.stderr
+
+
+def test_debug_on_without_secret_key_starts_for_local_development():
+    env = base_env(DJANGO_DEBUG="1")
+    del env["DJANGO_SECRET_KEY"]
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    completed = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", DJANGO_HTTPS="1", DJANGO_SECRET_KEY=SECRET_KEY * 2
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "no issues" in completed.stdout
+
+
+def test_https_settings_stay_off_without_django_https():
+    completed = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE)",
+    )
+    assert completed.stdout.splitlines()[-1] == "False False"
+
+
+def test_redis_url_selects_channels_redis_without_the_redis_8_timeout_trap():
+    completed = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; c = s.CHANNEL_LAYERS['default']; "
+        "print(c['BACKEND'], c['CONFIG']['hosts'][0]['socket_timeout'])",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
+    backend, socket_timeout = completed.stdout.splitlines()[-1].split()
+    assert backend == "channels_redis.core.RedisChannelLayer" and float(socket_timeout) > 5
