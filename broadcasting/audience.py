@@ -50,6 +50,26 @@ def owner_viewer(user_pk: int) -> Viewer:
     return Viewer(pk=user_pk, is_authenticated=True)
 
 
+def viewer_for(audience_key: str) -> Viewer:
+    """The stand-in viewer an audience's rendering is made for."""
+    if audience_key == STAFF:
+        return STAFF_VIEWER
+    if audience_key == PUBLIC:
+        return PUBLIC_VIEWER
+    return owner_viewer(int(audience_key.removeprefix("user:")))
+
+
+def visible_to(live_model, instance) -> frozenset[str]:
+    """The audiences that may see ``instance`` in its current state (staff always may)."""
+    audiences = {STAFF}
+    owner_pk = live_model.owner(instance)
+    if owner_pk is not None:
+        audiences.add(owner_audience(owner_pk))
+    if live_model.is_public(instance):
+        audiences.add(PUBLIC)
+    return frozenset(audiences)
+
+
 def audiences_of(user) -> tuple[str, ...]:
     """The audiences a socket's user belongs to, most privileged first."""
     if user is None or not user.is_authenticated:

@@ -2,13 +2,21 @@
 The WebSocket end of a model channel: /ws/<channel>.
 
 A socket subscribes to one registered channel. On connect it gets the ``connection``
-frame (with its client_id and the channel's current seq); after that, every committed
-event of the channel that its user may see, as its user's REST serializer shows it.
+frame (its client_id, the channel's current seq and history epoch); with ``?since=``
+it then gets every event it missed, from the history, or ``reset``. After that, every
+committed event of the channel exactly once and in seq order: the frame its user's
+REST serializer would show, or a ``sync`` frame for an event it does not get (not
+visible to it, or its own write), so its seqs never jump.
+
+The socket owns its position (``last_seq``). Live events arrive through the channel
+layer, which may drop, delay or reorder; a socket that sees a gap fills it from the
+history first, and the process's SeqWatcher catches the ones it never hears of.
+
 Clients may send ``ping`` and ``get_stats``; anything else gets an ``error`` frame and
-the socket stays open. Refusals send an ``error`` frame, then close with a 44xx code
-(PROTOCOL.md, "Closing codes").
+the socket stays open. Refusals send an ``error`` frame, then close with a 44xx code.
 """
 
+import asyncio
 import json
 import logging
 import uuid
@@ -17,13 +25,15 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from . import audience, frames
+from . import audience, frames, history
+from .conf import realtime_setting
 from .context import is_valid_client_id
 from .presence import presence
 from .publisher import group_name
 from .registry import live_models
-from .sequence import current_seq
+from .sequence import channel_position
 from .socket_auth import AUTH_ERROR_SCOPE_KEY
+from .watcher import seq_watcher
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +41,8 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNKNOWN_CHANNEL = 4404
+
+LAYER_RETRY_MAX_SECS = 5.0
 
 
 class ConnectionRefused(Exception):
@@ -43,6 +55,11 @@ class ConnectionRefused(Exception):
         self.close_code = close_code
 
 
+def _query_value(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[-1] if values else None
+
+
 class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     """One socket subscribed to one model channel."""
 
@@ -53,8 +70,10 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     client_id: str | None = None
     subscribed: bool = False
 
+    # --- Handshake --------------------------------------------------------------------
+
     async def connect(self) -> None:
-        """Called on the handshake: check it, subscribe, then send the connection frame."""
+        """Called on the handshake: check it, subscribe, send the connection frame, replay."""
         try:
             self._check_handshake()
         except ConnectionRefused as refusal:
@@ -63,11 +82,16 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=refusal.close_code)
             return
 
-        await self.channel_layer.group_add(group_name(self.channel), self.channel_name)
-        self.subscribed = True
+        self.delivery_lock = asyncio.Lock()
+        self.behind_at_seq: int | None = None
+        self.layer_suspect = False
+        # Join before reading the position: an event committed in between arrives live
+        # and is dropped as already replayed, rather than falling in a gap.
+        await self._join_group()
         await self.accept()
-        await presence.joined(self.channel)
-        seq = await database_sync_to_async(current_seq)(self.channel)
+        committed_seq, self.epoch = await database_sync_to_async(channel_position)(self.channel)
+        self.last_seq = committed_seq
+        self.last_sent_at = asyncio.get_running_loop().time()
         await self.send_json(
             {
                 "type": "connection",
@@ -75,20 +99,15 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
                 "channel": self.channel,
                 "client_id": self.client_id,
                 "timestamp": frames.utc_timestamp(),
-                "seq": seq,
+                "seq": committed_seq,
+                "epoch": self.epoch,
             }
         )
-        if self.since_seq is not None and self.since_seq != seq:
-            # No event history is kept yet, so any other starting point cannot be
-            # replayed exactly: the client must refetch.
-            await self.send_json(
-                {
-                    "type": "reset",
-                    "channel": self.channel,
-                    "seq": seq,
-                    "reason": f"Cannot replay events after seq {self.since_seq}; refetch.",
-                }
-            )
+        if self.since_seq is not None:
+            await self._resume(committed_seq)
+        self.subscribed = True
+        await presence.joined(self.channel)
+        seq_watcher.watch(self)
 
     def _check_handshake(self) -> None:
         channel = self.scope["url_route"]["kwargs"]["channel"]
@@ -98,7 +117,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         self.channel = channel
 
         query = parse_qs(self.scope.get("query_string", b"").decode("latin1"), keep_blank_values=True)
-        client_id = query.get("client_id", [None])[-1]
+        client_id = _query_value(query, "client_id")
         if client_id is None:
             client_id = str(uuid.uuid4())
         elif not is_valid_client_id(client_id):
@@ -107,10 +126,15 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             )
         self.client_id = client_id
 
-        since = query.get("since", [None])[-1]
-        if since is not None and not (since.isascii() and since.isdigit()):
+        since = _query_value(query, "since")
+        if since is not None and not (since.isascii() and since.isdigit() and len(since) <= 18):
             raise ConnectionRefused("invalid_since", "since must be a non-negative integer seq.", CLOSE_BAD_REQUEST)
         self.since_seq = int(since) if since is not None else None
+        self.since_epoch = _query_value(query, "epoch")
+        if self.since_epoch is not None and not is_valid_client_id(self.since_epoch):
+            raise ConnectionRefused(
+                "invalid_epoch", "epoch must be the epoch of a connection frame.", CLOSE_BAD_REQUEST
+            )
 
         if self.scope.get(AUTH_ERROR_SCOPE_KEY):
             raise ConnectionRefused("auth_failed", self.scope[AUTH_ERROR_SCOPE_KEY], CLOSE_UNAUTHORIZED)
@@ -119,11 +143,127 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             raise ConnectionRefused("auth_required", f"Sign in to subscribe to channel: {channel}", CLOSE_UNAUTHORIZED)
         self.audiences = audience.audiences_of(user)
 
+    async def _resume(self, committed_seq: int) -> None:
+        """Replay the events after ``since``, or send ``reset`` when they cannot be replayed exactly."""
+        since = self.since_seq
+        if self.since_epoch is not None and self.since_epoch != self.epoch:
+            await self._reset(committed_seq, "since belongs to another history of this channel; refetch.")
+        elif since > committed_seq:
+            await self._reset(committed_seq, f"since={since} is ahead of this channel (seq {committed_seq}); refetch.")
+        else:
+            self.last_seq = since
+            async with self.delivery_lock:
+                await self._fill_gap(committed_seq)
+
+    # --- Delivery ---------------------------------------------------------------------
+
+    async def live_event(self, message: dict) -> None:
+        """Called for each event published on this socket's channel group."""
+        async with self.delivery_lock:
+            seq = message["seq"]
+            if seq <= self.last_seq:
+                return  # replayed or repaired already
+            if seq > self.last_seq + 1 and not await self._fill_gap(seq - 1):
+                return
+            await self._deliver(seq, message["renderings"], message["exclude_client"])
+
+    async def check_in(self, committed_seq: int) -> None:
+        """
+        Called by the process's SeqWatcher with the channel's committed seq. A socket
+        behind at two checks in a row without progress has lost events: fetch them and
+        rejoin the group. An idle socket gets a ``sync`` so its client can tell
+        silence from loss.
+        """
+        async with self.delivery_lock:
+            if self.layer_suspect:
+                await self._join_group()
+            if self.last_seq >= committed_seq:
+                self.behind_at_seq = None
+                idle_secs = asyncio.get_running_loop().time() - self.last_sent_at
+                if idle_secs >= realtime_setting("IDLE_SYNC_SECS"):
+                    await self._send_text(frames.sync_frame(self.channel, self.last_seq))
+            elif self.behind_at_seq == self.last_seq:
+                logger.info(
+                    "Socket on %r missed seqs %s..%s; repairing.", self.channel, self.last_seq + 1, committed_seq
+                )
+                await self._fill_gap(committed_seq)
+                await self._join_group()
+                self.behind_at_seq = None
+            else:
+                self.behind_at_seq = self.last_seq
+
+    async def _fill_gap(self, upto_seq: int) -> bool:
+        """Deliver the events after last_seq up to ``upto_seq`` from the history; else reset."""
+        events = await database_sync_to_async(history.events_between)(self.channel, self.last_seq, upto_seq)
+        if events is None:
+            committed_seq, _ = await database_sync_to_async(channel_position)(self.channel)
+            await self._reset(committed_seq, f"Events after seq {self.last_seq} are no longer kept; refetch.")
+            return False
+        for event in events:
+            await self._deliver(event.seq, event.renderings, event.exclude_client)
+        return True
+
+    async def _deliver(self, seq: int, renderings: dict[str, str], exclude_client: str | None) -> None:
+        rendering = None
+        if exclude_client is None or exclude_client != self.client_id:
+            rendering = audience.pick_rendering(renderings, self.audiences)
+        await self._send_text(rendering or frames.sync_frame(self.channel, seq))
+        self.last_seq = seq
+
+    async def _reset(self, committed_seq: int, reason: str) -> None:
+        await self.send_json(frames.reset_frame(self.channel, committed_seq, self.epoch, reason))
+        self.last_seq = committed_seq
+        self.last_sent_at = asyncio.get_running_loop().time()
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
+        self.last_sent_at = asyncio.get_running_loop().time()
+
+    # --- Channel layer resilience -----------------------------------------------------
+
+    async def _join_group(self) -> None:
+        try:
+            await self.channel_layer.group_add(group_name(self.channel), self.channel_name)
+            self.layer_suspect = False
+        except Exception as error:
+            # Layer down: the SeqWatcher delivers from the history meanwhile and retries.
+            logger.warning("Could not join group of %r: %s", self.channel, error)
+            self.layer_suspect = True
+
+    @property
+    def channel_receive(self):
+        """The layer receive that Channels' dispatch loop awaits: one that survives outages."""
+        return self._resilient_layer_receive
+
+    @channel_receive.setter
+    def channel_receive(self, layer_receive) -> None:
+        # AsyncConsumer.__call__ assigns the layer's plain receive here.
+        self._layer_receive = layer_receive
+
+    async def _resilient_layer_receive(self) -> dict:
+        delay_secs = 0.1
+        while True:
+            try:
+                return await self._layer_receive()
+            except Exception as error:
+                # A dead Redis must not kill the socket: the SeqWatcher keeps it fed
+                # from the history, and rejoins the group once the layer answers.
+                logger.warning("Channel layer receive failed (%s); retrying in %.1fs.", error, delay_secs)
+                self.layer_suspect = True
+                await asyncio.sleep(delay_secs)
+                delay_secs = min(delay_secs * 2, LAYER_RETRY_MAX_SECS)
+
+    # --- Client frames and closing ----------------------------------------------------
+
     async def disconnect(self, code: int) -> None:
         """Called when the socket closes, whoever closed it."""
         if self.subscribed:
             self.subscribed = False
-            await self.channel_layer.group_discard(group_name(self.channel), self.channel_name)
+            seq_watcher.unwatch(self)
+            try:
+                await self.channel_layer.group_discard(group_name(self.channel), self.channel_name)
+            except Exception as error:
+                logger.warning("Could not leave group of %r: %s", self.channel, error)
             await presence.left(self.channel)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -150,14 +290,6 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
     async def client_get_stats(self, content: dict) -> None:
         await self.send_json({"type": "stats", "data": await presence.stats()})
-
-    async def live_event(self, message: dict) -> None:
-        """Called for each event published on this socket's channel group."""
-        if message.get("exclude_client") is not None and message["exclude_client"] == self.client_id:
-            return
-        rendering = audience.pick_rendering(message["renderings"], self.audiences)
-        if rendering is not None:
-            await self.send(text_data=rendering)
 
     async def send_error(self, code: str, message: str) -> None:
         await self.send_json({"type": "error", "code": code, "message": message})

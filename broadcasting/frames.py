@@ -1,8 +1,10 @@
 """
-Building the JSON frames of PROTOCOL.md, once per audience rather than once per socket.
+Building the JSON frames of the protocol, once per audience rather than once per socket.
 
-The publisher encodes each rendering to text here, so fan-out to thousands of sockets
-is a dictionary lookup and a send, never a serializer call or a json.dumps per socket.
+The commit queue encodes each rendering to text here, so fan-out to thousands of
+sockets is a dictionary lookup and a send, never a serializer call or a json.dumps per
+socket. The same texts are stored in the event history, so a replayed event is
+byte-for-byte the live one.
 """
 
 import json
@@ -15,8 +17,6 @@ from rest_framework.utils.encoders import JSONEncoder
 from . import audience
 from .registry import LiveModel
 
-MODEL_ACTIONS = ("created", "updated", "deleted")
-
 
 def utc_timestamp() -> str:
     return datetime.now(UTC).isoformat()
@@ -24,11 +24,6 @@ def utc_timestamp() -> str:
 
 def encode(frame: dict[str, Any]) -> str:
     return json.dumps(frame, cls=JSONEncoder, separators=(",", ":"))
-
-
-def _serialize(live_model: LiveModel, instance: models.Model, viewer: audience.Viewer) -> dict:
-    request = _StandInRequest(viewer)
-    return live_model.serializer_class(instance, context={"request": request}).data
 
 
 class _StandInRequest:
@@ -42,47 +37,40 @@ class _StandInRequest:
         return location or "/"
 
 
+def _serialize(live_model: LiveModel, instance: models.Model, audience_key: str) -> dict:
+    request = _StandInRequest(audience.viewer_for(audience_key))
+    return live_model.serializer_class(instance, context={"request": request}).data
+
+
 def model_event_renderings(
-    live_model: LiveModel, action: str, instance: models.Model, pk: Any, seq: int, timestamp: str
+    live_model: LiveModel,
+    instance: models.Model,
+    pk: Any,
+    seq: int,
+    timestamp: str,
+    *,
+    visible_before: frozenset[str],
+    visible_after: frozenset[str],
 ) -> dict[str, str]:
     """
-    The encoded frames of one model event, keyed by audience. ``deleted`` carries
-    ``{"id": pk}`` to everyone who could see the object; created/updated carry what the
-    serializer shows each audience. A rendering identical to the public one is left out:
-    the socket falls back to the public rendering.
+    The encoded frames of one model event, keyed by audience. Each audience that could
+    see the object before or after the change gets what the change means to it:
+    ``updated`` (saw it, still does), ``created`` (it came into view), ``deleted``
+    with ``{"id": pk}`` (it left view, or is gone). A rendering identical to the
+    public one is left out: sockets fall back to the public rendering.
     """
-    if action not in MODEL_ACTIONS:
-        raise ValueError(f"Unknown model action {action!r}")
-    envelope = {
-        "type": action,
-        "model": live_model.channel,
-        "channel": live_model.channel,
-        "timestamp": timestamp,
-        "seq": seq,
-    }
-    owner_pk = live_model.owner(instance)
-    public = live_model.is_public(instance)
-
-    if action == "deleted":
-        text = encode({**envelope, "data": {"id": pk}})
-        renderings = {audience.STAFF: text}
-        if owner_pk is not None:
-            renderings[audience.owner_audience(owner_pk)] = text
-        if public:
-            renderings[audience.PUBLIC] = text
-        return renderings
-
-    public_data = _serialize(live_model, instance, audience.PUBLIC_VIEWER) if public else None
+    envelope = {"model": live_model.channel, "channel": live_model.channel, "timestamp": timestamp, "seq": seq}
     renderings: dict[str, str] = {}
-    if public_data is not None:
-        renderings[audience.PUBLIC] = encode({**envelope, "data": public_data})
-    candidates = [(audience.STAFF, audience.STAFF_VIEWER)]
-    if owner_pk is not None:
-        candidates.append((audience.owner_audience(owner_pk), audience.owner_viewer(owner_pk)))
-    for audience_key, viewer in candidates:
-        data = _serialize(live_model, instance, viewer)
-        if data != public_data:
-            renderings[audience_key] = encode({**envelope, "data": data})
+    for audience_key in sorted(visible_before | visible_after):
+        if audience_key in visible_after:
+            action = "updated" if audience_key in visible_before else "created"
+            data = _serialize(live_model, instance, audience_key)
+        else:
+            action, data = "deleted", {"id": pk}
+        renderings[audience_key] = encode({"type": action, **envelope, "data": data})
+    public = renderings.get(audience.PUBLIC)
+    if public is not None:
+        renderings = {key: text for key, text in renderings.items() if key == audience.PUBLIC or text != public}
     return renderings
 
 
@@ -90,3 +78,16 @@ def custom_event_renderings(channel: str, event: str, data: Any, seq: int, times
     """A custom event (broadcast_custom, broadcast_to_all_channels) goes to every reader alike."""
     frame = {"type": event, "channel": channel, "timestamp": timestamp, "seq": seq, "data": data}
     return {audience.PUBLIC: encode(frame)}
+
+
+def sync_frame(channel: str, seq: int) -> str:
+    """
+    Tells a socket the channel is at ``seq`` and it has everything up to it that it
+    may see: sent for an event it does not get (not visible to it, or its own write)
+    and, now and then, on an idle socket, so a client can tell a skip from a loss.
+    """
+    return f'{{"type":"sync","channel":{json.dumps(channel)},"seq":{int(seq)}}}'
+
+
+def reset_frame(channel: str, seq: int, epoch: str, reason: str) -> dict[str, Any]:
+    return {"type": "reset", "channel": channel, "seq": seq, "epoch": epoch, "reason": reason}

@@ -28,7 +28,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import DEFAULT_DB_ALIAS, models, router
 
-from . import commit_queue
+from . import audience, commit_queue
 from .conf import realtime_setting
 from .registry import LiveModel, live_models
 
@@ -38,7 +38,9 @@ logger = logging.getLogger(__name__)
 LIVE_EVENT_MESSAGE_TYPE = "live.event"
 
 CUSTOM_EVENT_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-RESERVED_EVENT_TYPES = frozenset({"connection", "created", "updated", "deleted", "pong", "stats", "reset", "error"})
+RESERVED_EVENT_TYPES = frozenset(
+    {"connection", "created", "updated", "deleted", "pong", "stats", "reset", "error", "sync"}
+)
 
 
 def group_name(channel: str) -> str:
@@ -81,11 +83,22 @@ def _live_model_of(instance: models.Model) -> LiveModel:
     return live_model
 
 
-def _queue(instance: models.Model, action: str, exclude_client: str | None, using: str | None) -> None:
+def _queue(
+    instance: models.Model,
+    *,
+    visible_before: frozenset[str] | None,
+    deleted: bool,
+    exclude_client: str | None,
+    using: str | None,
+) -> None:
+    live_model = _live_model_of(instance)
+    if visible_before is None:
+        visible_before = audience.visible_to(live_model, instance)
     commit_queue.queue_model_event(
-        _live_model_of(instance),
-        action,
+        live_model,
         instance,
+        visible_before=visible_before,
+        deleted=deleted,
         exclude_client=exclude_client,
         using=using or router.db_for_write(type(instance), instance=instance),
         send=send_event_rollback_unsafe,
@@ -94,17 +107,29 @@ def _queue(instance: models.Model, action: str, exclude_client: str | None, usin
 
 def broadcast_created(instance: models.Model, *, exclude_client: str | None = None, using: str | None = None) -> None:
     """Announce ``instance`` as created once the current transaction commits."""
-    _queue(instance, "created", exclude_client, using)
+    _queue(instance, visible_before=frozenset(), deleted=False, exclude_client=exclude_client, using=using)
 
 
-def broadcast_updated(instance: models.Model, *, exclude_client: str | None = None, using: str | None = None) -> None:
-    """Announce ``instance``'s current state as updated once the current transaction commits."""
-    _queue(instance, "updated", exclude_client, using)
+def broadcast_updated(
+    instance: models.Model,
+    *,
+    previous: models.Model | None = None,
+    exclude_client: str | None = None,
+    using: str | None = None,
+) -> None:
+    """
+    Announce ``instance``'s current state once the current transaction commits. Pass
+    ``previous`` (the object as it was) when the change may move it into or out of
+    someone's view: they then get ``created`` or ``deleted`` instead of ``updated``.
+    """
+    live_model = _live_model_of(instance)
+    visible_before = audience.visible_to(live_model, previous) if previous is not None else None
+    _queue(instance, visible_before=visible_before, deleted=False, exclude_client=exclude_client, using=using)
 
 
 def broadcast_deleted(instance: models.Model, *, exclude_client: str | None = None, using: str | None = None) -> None:
     """Announce ``instance`` (which still has its pk) as deleted once the transaction commits."""
-    _queue(instance, "deleted", exclude_client, using)
+    _queue(instance, visible_before=None, deleted=True, exclude_client=exclude_client, using=using)
 
 
 def broadcast_custom(

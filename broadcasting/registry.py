@@ -58,6 +58,13 @@ class LiveModelRegistry:
     def __init__(self) -> None:
         self._by_model: dict[type[models.Model], LiveModel] = {}
         self._by_channel: dict[str, LiveModel] = {}
+        self._listeners: list[Callable[[LiveModel], None]] = []
+
+    def on_register(self, listener: Callable[[LiveModel], None]) -> None:
+        """Call ``listener`` for every live model, those registered already and those to come."""
+        self._listeners.append(listener)
+        for live_model in self:
+            listener(live_model)
 
     def register(
         self,
@@ -85,6 +92,8 @@ class LiveModelRegistry:
         )
         self._by_model[model] = live_model
         self._by_channel[channel] = live_model
+        for listener in self._listeners:
+            listener(live_model)
         return live_model
 
     def unregister(self, model: type[models.Model]) -> None:

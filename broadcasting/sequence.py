@@ -2,7 +2,7 @@
 Reading and taking per-channel seqs (see models.ChannelSequence for why they are ordered).
 """
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS
 
 from .models import ChannelSequence
 
@@ -25,12 +25,15 @@ def take_next_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:
     return counter.last_seq
 
 
+def channel_position(channel: str, using: str = DEFAULT_DB_ALIAS) -> tuple[int, str]:
+    """
+    (seq of the channel's latest committed event, the channel's history epoch). A
+    channel with no event yet gets its row (and so its epoch) here.
+    """
+    counter, _ = ChannelSequence.objects.using(using).get_or_create(channel=channel)
+    return counter.last_seq, counter.epoch
+
+
 def current_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:
     """The seq of the channel's latest committed event (0 before the first)."""
     return ChannelSequence.objects.using(using).filter(channel=channel).values_list("last_seq", flat=True).first() or 0
-
-
-def atomic_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:
-    """take_next_seq inside its own atomic block (a savepoint when one is already open)."""
-    with transaction.atomic(using=using):
-        return take_next_seq(channel, using)

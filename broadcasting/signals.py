@@ -1,46 +1,71 @@
 """
-post_save / post_delete of every registered model → the publisher's on-commit queue.
+pre_save / post_save / post_delete of each registered model → the publisher's
+on-commit queue.
 
-Connected once in BroadcastingConfig.ready(), for all senders: the registry, not the
-connection, decides which models are live, so a model registered later needs no edit
-here. Saves made with ``no_broadcast()``, raw saves (loaddata) and saves whose
-``update_fields`` touch nothing the serializer shows (a login's last_login) send nothing.
+Receivers are connected per registered model (through the registry's on_register
+hook), so a model registered later needs no edit here and other models keep Django's
+fast paths. Saves made with ``no_broadcast()``, raw saves (loaddata) and saves whose
+``update_fields`` touch nothing the serializer shows (a login's last_login) send
+nothing. pre_save remembers who could see the object before the change, so a change
+that moves it out of someone's view reaches them as ``deleted`` (and into view as
+``created``).
 """
 
 from django.db import models
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 
-from . import publisher
+from . import commit_queue, publisher
 from .context import broadcasting_suppressed, current_client_id
-from .registry import live_models
+from .registry import LiveModel, live_models
+
+# Where pre_save leaves the object's state before the save, for post_save to read.
+PREVIOUS_STATE_ATTR = "_broadcasting_previous_state"
 
 
 def connect_model_signals() -> None:
-    post_save.connect(on_post_save, dispatch_uid="broadcasting.on_post_save")
-    post_delete.connect(on_post_delete, dispatch_uid="broadcasting.on_post_delete")
+    live_models.on_register(_connect)
 
 
-def on_post_save(
-    sender: type[models.Model],
-    instance: models.Model,
-    created: bool,
-    raw: bool = False,
-    using: str = "default",
-    update_fields: frozenset[str] | None = None,
-    **kwargs,
-) -> None:
-    """Called after every model save; queues the event of a registered model's change."""
-    live_model = live_models.for_model(sender)
+def _connect(live_model: LiveModel) -> None:
+    uid = f"broadcasting.{live_model.model_label}"
+    pre_save.connect(on_pre_save, sender=live_model.model, dispatch_uid=f"{uid}.pre_save")
+    post_save.connect(on_post_save, sender=live_model.model, dispatch_uid=f"{uid}.post_save")
+    post_delete.connect(on_post_delete, sender=live_model.model, dispatch_uid=f"{uid}.post_delete")
+
+
+def _is_announced(live_model: LiveModel | None, raw: bool, update_fields) -> bool:
     if live_model is None or raw or broadcasting_suppressed():
+        return False
+    return update_fields is None or bool(set(update_fields) & live_model.shown_fields)
+
+
+def on_pre_save(sender: type[models.Model], instance: models.Model, raw: bool = False,
+                using: str = "default", update_fields=None, **kwargs) -> None:  # fmt: skip
+    """Called before a save; remembers the stored state when this save may change visibility."""
+    live_model = live_models.for_model(sender)
+    if not _is_announced(live_model, raw, update_fields) or instance._state.adding or instance.pk is None:
         return
-    if update_fields is not None and not (set(update_fields) & live_model.shown_fields):
+    if commit_queue.pending_model_event(using, live_model.channel, instance.pk) is not None:
+        return  # an earlier save in this transaction already knows the state before it
+    previous = sender._base_manager.using(using).filter(pk=instance.pk).first()
+    instance.__dict__[PREVIOUS_STATE_ATTR] = previous
+
+
+def on_post_save(sender: type[models.Model], instance: models.Model, created: bool, raw: bool = False,
+                 using: str = "default", update_fields=None, **kwargs) -> None:  # fmt: skip
+    """Called after every save of a live model; queues its event."""
+    previous = instance.__dict__.pop(PREVIOUS_STATE_ATTR, None)
+    if not _is_announced(live_models.for_model(sender), raw, update_fields):
         return
-    broadcast = publisher.broadcast_created if created else publisher.broadcast_updated
-    broadcast(instance, exclude_client=current_client_id(), using=using)
+    exclude_client = current_client_id()
+    if created:
+        publisher.broadcast_created(instance, exclude_client=exclude_client, using=using)
+    else:
+        publisher.broadcast_updated(instance, previous=previous, exclude_client=exclude_client, using=using)
 
 
 def on_post_delete(sender: type[models.Model], instance: models.Model, using: str = "default", **kwargs) -> None:
-    """Called after every model delete (bulk deletes and cascades included)."""
+    """Called after every delete of a live model (bulk deletes and cascades included)."""
     if live_models.for_model(sender) is None or broadcasting_suppressed():
         return
     publisher.broadcast_deleted(instance, exclude_client=current_client_id(), using=using)

@@ -150,6 +150,14 @@ REALTIME = {
     # With Redis: how often a process refreshes its socket counts, and when they expire.
     "PRESENCE_REFRESH_SECS": env.float("REALTIME_PRESENCE_REFRESH_SECS", default=10.0),
     "PRESENCE_TTL_SECS": env.float("REALTIME_PRESENCE_TTL_SECS", default=30.0),
+    # Event history for resume and repair: kept this long, and at most this many per channel.
+    "HISTORY_RETENTION_SECS": env.int("REALTIME_HISTORY_RETENTION_SECS", default=86400),
+    "HISTORY_MAX_EVENTS": env.int("REALTIME_HISTORY_MAX_EVENTS", default=10000),
+    "PRUNE_EVERY_EVENTS": env.int("REALTIME_PRUNE_EVERY_EVENTS", default=100),
+    # How often each process compares its sockets' position with the database, and
+    # after how long an idle socket is sent a `sync` frame with the channel's seq.
+    "SEQ_CHECK_INTERVAL_SECS": env.float("REALTIME_SEQ_CHECK_INTERVAL_SECS", default=2.0),
+    "IDLE_SYNC_SECS": env.float("REALTIME_IDLE_SYNC_SECS", default=20.0),
 }
 
 # --- REST -----------------------------------------------------------------------------

@@ -10,13 +10,14 @@ MODEL_EVENT_KEYS = {"type", "model", "channel", "timestamp", "seq", "data"}
 CUSTOM_EVENT_KEYS = {"type", "channel", "timestamp", "seq", "data"}
 
 FRAME_KEYS: dict[str, set[str]] = {
-    "connection": {"type", "message", "channel", "client_id", "timestamp", "seq"},
+    "connection": {"type", "message", "channel", "client_id", "timestamp", "seq", "epoch"},
     "created": MODEL_EVENT_KEYS,
     "updated": MODEL_EVENT_KEYS,
     "deleted": MODEL_EVENT_KEYS,
     "pong": {"type", "message"},
     "stats": {"type", "data"},
-    "reset": {"type", "channel", "seq", "reason"},
+    "reset": {"type", "channel", "seq", "epoch", "reason"},
+    "sync": {"type", "channel", "seq"},
     "error": {"type", "code", "message"},
 }
 ERROR_CODES = {
@@ -26,6 +27,7 @@ ERROR_CODES = {
     "unknown_channel",
     "invalid_client_id",
     "invalid_since",
+    "invalid_epoch",
     "auth_required",
     "auth_failed",
 }
@@ -80,4 +82,6 @@ def assert_frame_shape(frame: Any, expected_type: str | None = None) -> dict:
         assert isinstance(frame["message"], str) and frame["message"]
     elif frame_type == "reset":
         assert isinstance(frame["reason"], str) and frame["reason"]
+    if "epoch" in frame:
+        assert isinstance(frame["epoch"], str) and frame["epoch"], frame
     return frame

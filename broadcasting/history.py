@@ -1,0 +1,77 @@
+"""
+The durable event log that resume and gap repair read (models.ChannelEvent).
+
+Rows are written by the commit queue inside the writer's transaction and read back
+by consumers: a socket resuming with ``?since=`` and a socket that noticed a gap get
+the exact events from here. History is kept for REALTIME["HISTORY_RETENTION_SECS"]
+and at most REALTIME["HISTORY_MAX_EVENTS"] events per channel; older events are
+pruned every REALTIME["PRUNE_EVERY_EVENTS"] events and by `manage.py prune_history`.
+A client asking for pruned events gets ``reset``.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils import timezone
+
+from .conf import realtime_setting
+from .models import ChannelEvent
+
+
+@dataclass(frozen=True)
+class HistoricEvent:
+    seq: int
+    renderings: dict[str, str]
+    exclude_client: str | None
+
+
+def record(channel: str, seq: int, renderings: dict[str, str], exclude_client: str | None, using: str) -> None:
+    """Write an event to the log; call inside the transaction that took its seq."""
+    ChannelEvent.objects.using(using).create(
+        channel=channel, seq=seq, renderings=renderings, exclude_client=exclude_client or ""
+    )
+
+
+def rewrite(channel: str, seq: int, renderings: dict[str, str], exclude_client: str | None, using: str) -> None:
+    """Replace a logged event's renderings (a later save of the same object, same transaction)."""
+    ChannelEvent.objects.using(using).filter(channel=channel, seq=seq).update(
+        renderings=renderings, exclude_client=exclude_client or ""
+    )
+
+
+def events_between(
+    channel: str, after_seq: int, upto_seq: int, using: str = DEFAULT_DB_ALIAS
+) -> list[HistoricEvent] | None:
+    """
+    Every event with after_seq < seq <= upto_seq, in order; None when the log no longer
+    holds all of them (pruned), so the caller must send ``reset`` instead.
+    """
+    if upto_seq <= after_seq:
+        return []
+    rows = list(
+        ChannelEvent.objects.using(using)
+        .filter(channel=channel, seq__gt=after_seq, seq__lte=upto_seq)
+        .order_by("seq")
+        .values_list("seq", "renderings", "exclude_client")
+    )
+    if len(rows) != upto_seq - after_seq:
+        return None
+    return [HistoricEvent(seq, renderings, exclude_client or None) for seq, renderings, exclude_client in rows]
+
+
+def prune(channel: str, latest_seq: int, using: str = DEFAULT_DB_ALIAS) -> int:
+    """Delete the channel's events beyond the retention age or count; return how many."""
+    oldest_kept_seq = latest_seq - realtime_setting("HISTORY_MAX_EVENTS")
+    cutoff = timezone.now() - timedelta(seconds=realtime_setting("HISTORY_RETENTION_SECS"))
+    # Plain SQL: the ORM's delete() would load every row first to send signals.
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {ChannelEvent._meta.db_table} WHERE channel = %s AND (seq <= %s OR created_at < %s)",
+            [channel, oldest_kept_seq, cutoff],
+        )
+        return cursor.rowcount
+
+
+def should_prune_after(seq: int) -> bool:
+    return seq % realtime_setting("PRUNE_EVERY_EVENTS") == 0
