@@ -44,13 +44,16 @@ def _default_database() -> str:
 @pytest.fixture
 def live_stack(tmp_path, request) -> Iterator[Callable[..., LiveStack]]:
     """
-    Factory: ``live_stack(database="sqlite"|"postgres"|None, use_redis=False)`` migrates a
-    fresh database and returns a LiveStack to start servers on. Everything is torn down
-    after the test.
+    Factory: ``live_stack(database="sqlite"|"postgres"|None, use_redis=False,
+    redis_url=None, **env)`` migrates a fresh database and returns a LiveStack to start
+    servers on (``redis_url`` points at a Redis of the test's own). Everything is torn
+    down after the test.
     """
     cleanups: list[Callable[[], None]] = []
 
-    def make(database: str | None = None, use_redis: bool = False, **env_overrides: str) -> LiveStack:
+    def make(
+        database: str | None = None, use_redis: bool = False, redis_url: str | None = None, **env_overrides: str
+    ) -> LiveStack:
         database = database or _default_database()
         env = base_env(**env_overrides)
         if database == "postgres":
@@ -60,7 +63,9 @@ def live_stack(tmp_path, request) -> Iterator[Callable[..., LiveStack]]:
             env["DATABASE_URL"] = url
         else:
             env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'live.sqlite3'}"
-        if use_redis:
+        if redis_url is not None:
+            env["REDIS_URL"] = redis_url
+        elif use_redis:
             url = request.getfixturevalue("redis_url")
             prefix = services.unique_name("rt_test")
             env["REDIS_URL"] = url
@@ -116,3 +121,21 @@ def api_client_for() -> Callable[..., "object"]:
         return client
 
     return make
+
+
+@pytest.fixture
+def own_redis(tmp_path) -> Iterator[Callable[..., "object"]]:
+    """Factory: own_redis(keep_data=False) starts a redis-server of the test's own."""
+    from testing.redis_server import OwnRedis
+
+    started: list[OwnRedis] = []
+
+    def make(keep_data: bool = False) -> OwnRedis:
+        services.require(OwnRedis.available(), "redis-server is not installed")
+        server = OwnRedis(tmp_path / f"redis-{len(started)}", keep_data=keep_data).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()

@@ -1,22 +1,44 @@
 """
 LiveModelViewSet: a DRF ModelViewSet for registered models.
 
-- Writes are atomic: the change, its seq and its queued event commit together or not
-  at all, so a failed write sends nothing and leaves nothing half-written.
-- List responses carry ``X-Channel-Seq``, the channel's seq read before the snapshot,
-  so a client can subscribe with ``?since=<that seq>`` and miss nothing.
+- Writes are atomic: the change, its seq, its history row and its queued event commit
+  together or not at all, so a failed write sends nothing and leaves nothing
+  half-written.
+- List responses carry ``X-Channel-Seq`` and ``X-Channel-Epoch``, read in the same
+  database snapshot as the list itself (REPEATABLE READ on PostgreSQL; SQLite's
+  transactions are serializable). A client that subscribes with
+  ``?since=<X-Channel-Seq>&epoch=<X-Channel-Epoch>`` gets exactly the changes the list
+  does not hold yet: nothing missed, nothing applied twice.
 """
 
-from django.db import router, transaction
-from rest_framework import viewsets
+from django.db import connections, router, transaction
+from rest_framework import pagination, viewsets
 
+from .models import ChannelSequence
 from .registry import live_models
-from .sequence import current_seq
+from .sequence import channel_position
 
 CHANNEL_SEQ_HEADER = "X-Channel-Seq"
+CHANNEL_EPOCH_HEADER = "X-Channel-Epoch"
+
+
+def _begin_snapshot(alias: str) -> None:
+    """Make the open transaction read one snapshot throughout (the first statement in it)."""
+    if connections[alias].vendor == "postgresql":
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+class LivePagination(pagination.PageNumberPagination):
+    """Pages with ``?page_size=`` (up to 1000), so a client can load a live list in one snapshot."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 1000
 
 
 class LiveModelViewSet(viewsets.ModelViewSet):
+    pagination_class = LivePagination
+
     def _write_alias(self) -> str:
         return router.db_for_write(self.get_queryset().model)
 
@@ -34,8 +56,14 @@ class LiveModelViewSet(viewsets.ModelViewSet):
 
     def list(self, request, *args, **kwargs):
         live_model = live_models.for_model(self.get_queryset().model)
-        seq = current_seq(live_model.channel) if live_model is not None else None
-        response = super().list(request, *args, **kwargs)
-        if seq is not None:
-            response[CHANNEL_SEQ_HEADER] = str(seq)
+        if live_model is None:
+            return super().list(request, *args, **kwargs)
+        alias = router.db_for_read(live_model.model)
+        _, epoch = channel_position(live_model.channel, alias)  # creates the counter row once
+        with transaction.atomic(using=alias):
+            _begin_snapshot(alias)
+            seq = ChannelSequence.objects.using(alias).values_list("last_seq", flat=True).get(pk=live_model.channel)
+            response = super().list(request, *args, **kwargs)
+        response[CHANNEL_SEQ_HEADER] = str(seq)
+        response[CHANNEL_EPOCH_HEADER] = epoch
         return response

@@ -6,6 +6,6 @@ class BroadcastingConfig(AppConfig):
     verbose_name = "Live events"
 
     def ready(self) -> None:
-        from . import signals
+        from . import checks, signals  # noqa: F401  (checks registers itself)
 
         signals.connect_model_signals()

@@ -3,8 +3,10 @@
 from django.conf import settings
 from django.db import models
 
+from broadcasting.querysets import LiveQuerySet
 
-class PostQuerySet(models.QuerySet["Post"]):
+
+class PostQuerySet(LiveQuerySet):
     def visible_to(self, user) -> "PostQuerySet":
         """Published posts for everyone; drafts too for their author; everything for staff."""
         if user is not None and user.is_staff:

@@ -206,7 +206,7 @@ CORS_ALLOW_HEADERS = (
     "x-csrftoken",
     "x-requested-with",
 )
-CORS_EXPOSE_HEADERS = ["X-Channel-Seq"]
+CORS_EXPOSE_HEADERS = ["X-Channel-Seq", "X-Channel-Epoch"]
 
 # --- Static files ---------------------------------------------------------------------
 

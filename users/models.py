@@ -12,8 +12,10 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from broadcasting.querysets import LiveQuerySet
 
-class UserManager(BaseUserManager["User"]):
+
+class UserManager(BaseUserManager.from_queryset(LiveQuerySet)):
     use_in_migrations = True
 
     def _create_user(self, email: str, password: str | None, **extra_fields) -> "User":

@@ -1,0 +1,56 @@
+"""The event history: written with the change, pruned by age and count."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.test import override_settings
+from django.utils import timezone
+
+from broadcasting import history, no_broadcast
+from broadcasting.models import ChannelEvent
+from posts.models import Post
+from users.models import User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def write_posts(count: int) -> None:
+    with no_broadcast():
+        author = User.objects.create_user(f"a{User.objects.count()}@example.com")
+    for n in range(count):
+        Post.objects.create(title=f"p{n}", author=author, published=True)
+
+
+def kept_seqs() -> list[int]:
+    return list(ChannelEvent.objects.filter(channel="posts").order_by("seq").values_list("seq", flat=True))
+
+
+def test_each_committed_event_is_in_the_history_with_its_renderings():
+    write_posts(2)
+    events = history.events_between("posts", 0, 2)
+    assert [event.seq for event in events] == [1, 2]
+    assert '"type":"created"' in events[0].renderings["public"]
+
+
+def test_a_rolled_back_change_leaves_no_history():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        write_posts(1)
+        raise RuntimeError("abort")
+    assert kept_seqs() == []
+
+
+@override_settings(REALTIME={"HISTORY_MAX_EVENTS": 3, "PRUNE_EVERY_EVENTS": 5})
+def test_writes_prune_beyond_the_count_as_they_go():
+    write_posts(5)
+    assert kept_seqs() == [3, 4, 5]
+
+
+@override_settings(REALTIME={"HISTORY_RETENTION_SECS": 60, "PRUNE_EVERY_EVENTS": 1000})
+def test_prune_history_command_drops_events_older_than_the_retention(capsys):
+    write_posts(3)
+    ChannelEvent.objects.filter(seq__lte=2).update(created_at=timezone.now() - timedelta(seconds=120))
+    call_command("prune_history")
+    assert kept_seqs() == [3]
+    assert "2 events pruned in all" in capsys.readouterr().out
