@@ -22,9 +22,12 @@ CHANNEL_SEQ_HEADER = "X-Channel-Seq"
 CHANNEL_EPOCH_HEADER = "X-Channel-Epoch"
 
 
-def _begin_snapshot(alias: str) -> None:
-    """Make the open transaction read one snapshot throughout (the first statement in it)."""
-    if connections[alias].vendor == "postgresql":
+def _begin_snapshot(alias: str, outermost: bool) -> None:
+    """
+    Make a new transaction read one snapshot throughout (this must be its first
+    statement). Inside a transaction opened by the caller, the caller's isolation holds.
+    """
+    if outermost and connections[alias].vendor == "postgresql":
         with connections[alias].cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
@@ -60,8 +63,9 @@ class LiveModelViewSet(viewsets.ModelViewSet):
             return super().list(request, *args, **kwargs)
         alias = router.db_for_read(live_model.model)
         _, epoch = channel_position(live_model.channel, alias)  # creates the counter row once
+        outermost = not connections[alias].in_atomic_block
         with transaction.atomic(using=alias):
-            _begin_snapshot(alias)
+            _begin_snapshot(alias, outermost)
             seq = ChannelSequence.objects.using(alias).values_list("last_seq", flat=True).get(pk=live_model.channel)
             response = super().list(request, *args, **kwargs)
         response[CHANNEL_SEQ_HEADER] = str(seq)

@@ -211,6 +211,7 @@ CORS_EXPOSE_HEADERS = ["X-Channel-Seq", "X-Channel-Epoch"]
 # --- Static files ---------------------------------------------------------------------
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

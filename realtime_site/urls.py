@@ -10,6 +10,8 @@ from broadcasting.views import stats_view
 from posts.views import PostViewSet
 from users.views import UserViewSet
 
+from .views import test_page
+
 router = DefaultRouter()
 router.register("users", UserViewSet, basename="user")
 router.register("posts", PostViewSet, basename="post")
@@ -23,4 +25,5 @@ urlpatterns = [
     path("ws/stats", require_GET(stats_view), name="ws-stats"),
     path("ws/stats/", require_GET(stats_view)),
     path("admin/", admin.site.urls),
+    path("", test_page, name="test-page"),
 ]

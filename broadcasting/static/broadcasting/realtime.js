@@ -1,0 +1,312 @@
+/**
+ * realtime.js: the browser client of realtime_site's live channels (docs/protocol.md).
+ *
+ * An ES module with no dependencies. One LiveChannel is one socket on /ws/<channel>
+ * that never misses an event: it resumes with ?since= after every reconnect, checks
+ * that seqs never jump, reconnects with jittered exponential backoff (first retry
+ * within 1 s, capped at 30 s), pings to notice a dead connection, and refetches when
+ * the server says `reset`.
+ *
+ *   import { connect, fetchSnapshot, applyEvent } from "/static/broadcasting/realtime.js";
+ *
+ *   let posts = [];
+ *   const channel = connect("posts", {
+ *     load: async () => {                       // initial load, and again after `reset`
+ *       const snapshot = await fetchSnapshot("/api/posts/");
+ *       posts = snapshot.items;
+ *       return snapshot;                        // {seq, epoch}: where to subscribe from
+ *     },
+ *     onEvent: (event) => { posts = applyEvent(posts, event); render(posts); },
+ *     onStatus: (status, detail) => console.log(status, detail),
+ *   });
+ */
+
+const PERMANENT_CLOSE_CODES = new Set([4400, 4401, 4403, 4404]);
+const MODEL_EVENTS = new Set(["created", "updated", "deleted"]);
+const CONTROL_FRAMES = new Set(["connection", "pong", "stats", "error", "sync", "reset"]);
+
+/** A client id for this browser tab: kept across reloads of the tab, new in each tab. */
+export function tabClientId(storage = globalThis.sessionStorage) {
+  const key = "realtime.clientId";
+  let id = storage?.getItem(key);
+  if (!id) {
+    id = `tab-${Math.random().toString(36).slice(2, 10)}${Date.now().toString(36)}`;
+    storage?.setItem(key, id);
+  }
+  return id;
+}
+
+/** The value of a cookie (the CSRF token for session-authenticated writes). */
+export function cookie(name) {
+  const match = document.cookie.split("; ").find((part) => part.startsWith(`${name}=`));
+  return match ? decodeURIComponent(match.slice(name.length + 1)) : null;
+}
+
+/**
+ * GET a whole list in one snapshot. Returns {items, seq, epoch}: subscribing with
+ * since=seq&epoch=epoch then delivers exactly the changes the items do not hold.
+ */
+export async function fetchSnapshot(url, { headers = {}, pageSize = 1000 } = {}) {
+  const target = new URL(url, location.href);
+  target.searchParams.set("page_size", String(pageSize));
+  const response = await fetch(target, { credentials: "same-origin", headers });
+  if (!response.ok) {
+    const error = new Error(`GET ${url} failed: ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
+  const body = await response.json();
+  return {
+    items: Array.isArray(body) ? body : body.results,
+    seq: Number(response.headers.get("X-Channel-Seq")),
+    epoch: response.headers.get("X-Channel-Epoch"),
+  };
+}
+
+/** Apply a created/updated/deleted event to a list of objects keyed by id; returns a new list. */
+export function applyEvent(items, event) {
+  if (!MODEL_EVENTS.has(event.type)) return items;
+  const id = event.data.id;
+  if (event.type === "deleted") return items.filter((item) => item.id !== id);
+  const index = items.findIndex((item) => item.id === id);
+  if (index === -1) return [...items, event.data];
+  const copy = items.slice();
+  copy[index] = event.data;
+  return copy;
+}
+
+/** Open a live channel; see LiveChannel for the options. */
+export function connect(channel, options = {}) {
+  return new LiveChannel(channel, options).open();
+}
+
+export class LiveChannel {
+  /**
+   * @param {string} channel  a registered channel: "users", "posts", ...
+   * @param {object} options
+   *   clientId            this client's id (default: one per tab); REST writes sent with
+   *                       header X-Client-ID: clientId are not echoed back to it
+   *   load                async () => ({seq, epoch}): (re)load the data, say where to resume
+   *   onEvent(event)      created/updated/deleted and custom events, in seq order, once each
+   *   onMessage(frame)    every frame received, for logs
+   *   onStatus(status, detail)  "connecting" | "live" | "reconnecting" | "closed"
+   *   url                 the socket URL (default ws(s)://<this host>/ws/<channel>)
+   *   heartbeatSecs       ping after this long without a frame (default 25)
+   *   heartbeatTimeoutSecs  declare the connection dead this long after an unanswered ping (default 10)
+   *   maxBackoffSecs      cap of the reconnect delay (default 30)
+   */
+  constructor(channel, options = {}) {
+    this.channel = channel;
+    this.clientId = options.clientId ?? tabClientId();
+    this.load = options.load ?? null;
+    this.onEvent = options.onEvent ?? (() => {});
+    this.onMessage = options.onMessage ?? (() => {});
+    this.onStatus = options.onStatus ?? (() => {});
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    this.url = options.url ?? `${scheme}://${location.host}/ws/${channel}`;
+    this.heartbeatMs = (options.heartbeatSecs ?? 25) * 1000;
+    this.heartbeatTimeoutMs = (options.heartbeatTimeoutSecs ?? 10) * 1000;
+    this.maxBackoffMs = (options.maxBackoffSecs ?? 30) * 1000;
+
+    this.status = "closed";
+    this.lastSeq = null; // the last seq applied; null until the first connection
+    this.epoch = null;
+    this.socket = null;
+    this.attempt = 0;
+    this.stopped = false;
+    this.pending = { pong: [], stats: [] };
+    this.timers = { retry: null, heartbeat: null, deadline: null };
+  }
+
+  /** Start (called by connect()). Loads first when a `load` option is given. */
+  open() {
+    this.stopped = false;
+    this.#start();
+    return this;
+  }
+
+  /** Close for good: no reconnect. */
+  close() {
+    this.stopped = true;
+    this.#clearTimers();
+    if (this.socket) this.socket.close(1000, "client closed");
+    this.#setStatus("closed", { code: 1000, reason: "client closed" });
+  }
+
+  /** Round-trip time of a ping, in milliseconds. */
+  ping() {
+    const sentAt = performance.now();
+    return this.#request("pong", { type: "ping" }).then(() => Math.round(performance.now() - sentAt));
+  }
+
+  /** The server's socket counts (the `stats` frame's data). */
+  stats() {
+    return this.#request("stats", { type: "get_stats" }).then((frame) => frame.data);
+  }
+
+  async #start() {
+    this.#setStatus(this.attempt === 0 ? "connecting" : "reconnecting", { attempt: this.attempt });
+    if (this.load && this.lastSeq === null) {
+      try {
+        const position = await this.load();
+        this.lastSeq = position.seq;
+        this.epoch = position.epoch;
+      } catch (error) {
+        if (error.status === 401 || error.status === 403) {
+          this.stopped = true; // signing in, not retrying, is what helps
+          this.#setStatus("closed", { code: error.status, reason: error.message });
+        } else {
+          this.#scheduleReconnect({ reason: `load failed: ${error.message}` });
+        }
+        return;
+      }
+    }
+    if (this.stopped) return;
+    const url = new URL(this.url);
+    url.searchParams.set("client_id", this.clientId);
+    if (this.lastSeq !== null) {
+      url.searchParams.set("since", String(this.lastSeq));
+      if (this.epoch) url.searchParams.set("epoch", this.epoch);
+    }
+    const socket = new WebSocket(url);
+    this.socket = socket;
+    socket.onmessage = (message) => this.#receive(socket, message);
+    socket.onclose = (closed) => this.#closed(socket, closed);
+  }
+
+  #receive(socket, message) {
+    if (socket !== this.socket) return;
+    let frame;
+    try {
+      frame = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    this.#armHeartbeat();
+    this.onMessage(frame);
+
+    switch (frame.type) {
+      case "connection":
+        this.attempt = 0;
+        this.epoch = frame.epoch ?? this.epoch;
+        if (this.lastSeq === null) this.lastSeq = frame.seq;
+        this.#setStatus("live", { clientId: frame.client_id, seq: frame.seq });
+        return;
+      case "pong":
+      case "stats":
+        this.pending[frame.type].shift()?.resolve(frame);
+        return;
+      case "error":
+        return; // the close that follows (if any) says what happens next
+      case "reset":
+        this.#reset(frame);
+        return;
+      case "sync":
+        if (frame.seq > this.lastSeq + 1) this.#resume("gap");
+        else if (frame.seq === this.lastSeq + 1) this.lastSeq = frame.seq;
+        return;
+      default:
+        break;
+    }
+    if (typeof frame.seq !== "number") return;
+    if (frame.seq <= this.lastSeq) return; // a duplicate: already applied
+    if (frame.seq > this.lastSeq + 1) {
+      this.#resume("gap"); // a loss: resume from the last applied seq
+      return;
+    }
+    this.lastSeq = frame.seq;
+    this.onEvent(frame);
+  }
+
+  async #reset(frame) {
+    if (this.load) {
+      this.lastSeq = null; // reload, then resume from the fresh snapshot
+      this.#resume("reset");
+    } else {
+      this.lastSeq = frame.seq;
+      this.epoch = frame.epoch ?? this.epoch;
+      this.onEvent(frame);
+    }
+  }
+
+  /** Drop this socket and reconnect at once, resuming from lastSeq. */
+  #resume(reason) {
+    const socket = this.socket;
+    this.socket = null;
+    this.#clearTimers();
+    if (socket) socket.close(4000, reason);
+    this.attempt = 0;
+    this.#start();
+  }
+
+  #closed(socket, closed) {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this.#clearTimers();
+    for (const waiters of Object.values(this.pending)) {
+      while (waiters.length) waiters.shift().reject(new Error("connection closed"));
+    }
+    const detail = { code: closed.code, reason: closed.reason };
+    if (this.stopped) return;
+    if (PERMANENT_CLOSE_CODES.has(closed.code)) {
+      this.stopped = true;
+      this.#setStatus("closed", detail);
+      return;
+    }
+    this.#scheduleReconnect(detail);
+  }
+
+  #scheduleReconnect(detail) {
+    // Full jitter: a random delay up to 1 s, 2 s, 4 s, ... capped at maxBackoffMs.
+    const ceiling = Math.min(this.maxBackoffMs, 1000 * 2 ** this.attempt);
+    const delayMs = Math.floor(Math.random() * ceiling);
+    this.attempt += 1;
+    this.#setStatus("reconnecting", { ...detail, attempt: this.attempt, delayMs });
+    this.timers.retry = setTimeout(() => this.#start(), delayMs);
+  }
+
+  #armHeartbeat() {
+    clearTimeout(this.timers.heartbeat);
+    clearTimeout(this.timers.deadline);
+    this.timers.heartbeat = setTimeout(() => {
+      this.#send({ type: "ping" });
+      this.timers.deadline = setTimeout(() => {
+        // No answer: the connection is dead even if the browser has not noticed.
+        const socket = this.socket;
+        this.socket = null;
+        if (socket) socket.close(4000, "heartbeat timeout");
+        this.#closed(null, { code: 4000, reason: "heartbeat timeout" });
+      }, this.heartbeatTimeoutMs);
+    }, this.heartbeatMs);
+  }
+
+  #request(kind, frame) {
+    return new Promise((resolve, reject) => {
+      if (!this.#send(frame)) {
+        reject(new Error("not connected"));
+        return;
+      }
+      this.pending[kind].push({ resolve, reject });
+    });
+  }
+
+  #send(frame) {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  #clearTimers() {
+    for (const name of Object.keys(this.timers)) {
+      clearTimeout(this.timers[name]);
+      this.timers[name] = null;
+    }
+  }
+
+  #setStatus(status, detail = {}) {
+    this.status = status;
+    this.onStatus(status, detail);
+  }
+}
+
+export { CONTROL_FRAMES, MODEL_EVENTS };

@@ -1,0 +1,244 @@
+// The live test page: lists kept current by realtime.js, forms that write over REST,
+// an event log, stats and ping. Everything the page shows comes from the protocol.
+import { LiveChannel, applyEvent, cookie, fetchSnapshot, tabClientId } from "../broadcasting/realtime.js";
+
+const config = JSON.parse(document.getElementById("page-config").textContent);
+const clientId = tabClientId();
+const state = { users: [], posts: [] };
+const channels = {};
+const LOG_LIMIT = 200;
+
+const $ = (selector, root = document) => root.querySelector(selector);
+document.querySelector("[data-testid=client-id]").textContent = clientId;
+
+// --- Channels ---------------------------------------------------------------------
+
+function connectChannel(name) {
+  if (channels[name]) return;
+  channels[name] = new LiveChannel(name, {
+    clientId,
+    load: async () => {
+      const snapshot = await fetchSnapshot(`/api/${name}/`);
+      state[name] = snapshot.items;
+      render(name);
+      return snapshot;
+    },
+    onEvent: (event) => {
+      state[name] = applyEvent(state[name], event);
+      render(name);
+    },
+    onMessage: (frame) => logFrame(name, frame),
+    onStatus: (status, detail) => showStatus(name, status, detail),
+  }).open();
+}
+
+function disconnectChannel(name) {
+  channels[name]?.close();
+  delete channels[name];
+}
+
+function showStatus(name, status, detail) {
+  const badge = $(`[data-testid=badge-${name}]`);
+  badge.dataset.status = status;
+  let text = status;
+  if (status === "closed" && detail.code) text = `closed ${detail.code}${detail.reason ? `: ${detail.reason}` : ""}`;
+  if (status === "reconnecting" && detail.delayMs !== undefined) text = `reconnecting (#${detail.attempt})`;
+  badge.textContent = text;
+}
+
+for (const item of document.querySelectorAll(".channels li")) {
+  const name = item.dataset.channel;
+  $("[data-action=connect]", item).addEventListener("click", () => connectChannel(name));
+  $("[data-action=disconnect]", item).addEventListener("click", () => disconnectChannel(name));
+}
+
+// --- Lists ------------------------------------------------------------------------
+
+const describe = {
+  posts: (post) => `${post.title}${post.published ? "" : " (draft)"} · ${post.author_name}`,
+  users: (user) => `${user.name || "(no name)"}${user.email ? ` · ${user.email}` : ""}`,
+};
+
+function render(name) {
+  const list = $(`#${name}-list`);
+  list.replaceChildren(
+    ...state[name].map((item) => {
+      const row = document.createElement("li");
+      row.dataset.id = item.id;
+      const label = document.createElement("span");
+      label.className = "label";
+      label.textContent = describe[name](item);
+      const actions = document.createElement("span");
+      actions.className = "actions";
+      actions.append(button("Edit", () => startEdit(name, item)), button("Delete", () => remove(name, item.id)));
+      row.append(label, actions);
+      return row;
+    }),
+  );
+}
+
+function button(text, onClick) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.textContent = text;
+  element.addEventListener("click", onClick);
+  return element;
+}
+
+// --- Writes over REST -------------------------------------------------------------
+
+async function api(method, url, body) {
+  const headers = { "Content-Type": "application/json", "X-CSRFToken": cookie("csrftoken") ?? "" };
+  if ($("#send-client-id").checked) headers["X-Client-ID"] = clientId;
+  const response = await fetch(url, {
+    method,
+    headers,
+    credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) throw Object.assign(new Error(formatError(response.status, data)), { status: response.status });
+  return data;
+}
+
+function formatError(status, data) {
+  if (!data) return `Request failed (${status}).`;
+  if (typeof data.detail === "string") return data.detail;
+  return Object.entries(data)
+    .map(([field, messages]) => `${field}: ${[].concat(messages).join(" ")}`)
+    .join("\n");
+}
+
+const forms = {
+  posts: {
+    form: $("#post-form"),
+    noun: "post",
+    read: (form) => ({ title: form.title.value, body: form.body.value, published: form.published.checked }),
+    fill: (form, post) => {
+      form.title.value = post.title;
+      form.body.value = post.body;
+      form.published.checked = post.published;
+    },
+  },
+  users: {
+    form: $("#user-form"),
+    noun: "user",
+    read: (form) => ({ email: form.email.value, name: form.name.value }),
+    fill: (form, user) => {
+      form.email.value = user.email ?? "";
+      form.name.value = user.name;
+    },
+  },
+};
+
+function setError(name, message) {
+  $("[data-role=error]", forms[name].form).textContent = message;
+}
+
+function startEdit(name, item) {
+  const { form, fill, noun } = forms[name];
+  form.id.value = item.id;
+  fill(form, item);
+  $("[data-role=submit]", form).textContent = `Save ${noun}`;
+  $("[data-role=cancel]", form).hidden = false;
+  setError(name, "");
+}
+
+function endEdit(name) {
+  const { form, noun } = forms[name];
+  form.reset();
+  form.id.value = "";
+  $("[data-role=submit]", form).textContent = `Create ${noun}`;
+  $("[data-role=cancel]", form).hidden = true;
+}
+
+async function remove(name, id) {
+  try {
+    await api("DELETE", `/api/${name}/${id}/`);
+    state[name] = state[name].filter((item) => item.id !== id);
+    render(name);
+    setError(name, "");
+  } catch (error) {
+    setError(name, error.message);
+  }
+}
+
+for (const [name, { form, read }] of Object.entries(forms)) {
+  form.addEventListener("submit", async (submitted) => {
+    submitted.preventDefault();
+    const id = form.id.value;
+    try {
+      const saved = id
+        ? await api("PATCH", `/api/${name}/${id}/`, read(form))
+        : await api("POST", `/api/${name}/`, read(form));
+      // Our own socket skips this write's event (X-Client-ID); apply the response instead.
+      state[name] = applyEvent(state[name], { type: id ? "updated" : "created", data: saved });
+      render(name);
+      endEdit(name);
+      setError(name, "");
+    } catch (error) {
+      setError(name, error.message);
+    }
+  });
+  $("[data-role=cancel]", form).addEventListener("click", () => endEdit(name));
+}
+
+// --- Log, stats and ping ----------------------------------------------------------
+
+function logFrame(channel, frame) {
+  const entry = document.createElement("li");
+  entry.dataset.type = frame.type;
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  const time = frame.timestamp ? new Date(frame.timestamp) : new Date();
+  meta.innerHTML = "<strong></strong><span></span><span></span><span class=muted></span>";
+  const [type, seq, where, when] = meta.children;
+  type.textContent = frame.type;
+  seq.textContent = frame.seq === undefined ? "" : `seq ${frame.seq}`;
+  where.textContent = `/ws/${channel}`;
+  when.textContent = time.toLocaleTimeString();
+  const body = document.createElement("pre");
+  body.textContent = JSON.stringify(frame, null, 2);
+  entry.append(meta, body);
+  const log = $("#event-log");
+  log.prepend(entry);
+  while (log.children.length > LOG_LIMIT) log.lastElementChild.remove();
+}
+
+$("#clear-log").addEventListener("click", () => $("#event-log").replaceChildren());
+
+function liveChannel() {
+  return Object.values(channels).find((channel) => channel.status === "live");
+}
+
+$("#ping").addEventListener("click", async () => {
+  const output = $("[data-testid=ping-result]");
+  const channel = liveChannel();
+  if (!channel) {
+    output.textContent = "connect a channel first";
+    return;
+  }
+  output.textContent = `pong in ${await channel.ping()} ms`;
+});
+
+$("#socket-stats").addEventListener("click", async () => {
+  const channel = liveChannel();
+  $("[data-testid=stats-output]").textContent = channel
+    ? JSON.stringify(await channel.stats(), null, 2)
+    : "connect a channel first";
+});
+
+$("#http-stats").addEventListener("click", async () => {
+  const response = await fetch("/ws/stats", { credentials: "same-origin" });
+  $("[data-testid=stats-output]").textContent = JSON.stringify(await response.json(), null, 2);
+});
+
+// --- Start ------------------------------------------------------------------------
+
+for (const name of config.channels) {
+  if (name === "users" && !config.user.authenticated) {
+    showStatus(name, "closed", { code: 4401, reason: "sign in to watch users" });
+    continue;
+  }
+  connectChannel(name);
+}
