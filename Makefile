@@ -39,8 +39,11 @@ format: venv-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Browser tests drive Debian's chromium through Playwright's sync API, whose event loop
+# would clash with the async tests, so they run in a second pytest invocation.
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest browser_tests $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

@@ -1,0 +1,139 @@
+"""The test page at / in a real headless chromium, against a real server process."""
+
+import time
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import sign_in
+
+PASSWORD = "browser-pass-123"
+
+
+@pytest.fixture
+def site(live_stack):
+    """A server with a staff user (who is also a superuser, for the admin)."""
+    stack = live_stack()
+    token = stack.create_user("staff@example.com", password=PASSWORD, staff=True)
+    stack.shell(
+        "from users.models import User; User.objects.filter(email='staff@example.com').update(is_superuser=True)"
+    )
+    server = stack.start_server()
+    return stack, server, token
+
+
+def open_signed_in(new_page, server):
+    page = new_page()
+    sign_in(page, server.http_url, "staff@example.com", PASSWORD)
+    expect(page.get_by_test_id("badge-posts")).to_have_attribute("data-status", "live")
+    expect(page.get_by_test_id("badge-users")).to_have_attribute("data-status", "live")
+    return page
+
+
+def test_page_loads_and_connects_both_channels(site, new_page):
+    _, server, _ = site
+    page = open_signed_in(new_page, server)
+    expect(page.get_by_test_id("who")).to_contain_text("staff@example.com")
+    expect(page.get_by_test_id("users-list")).to_contain_text("staff@example.com")
+    expect(page.get_by_test_id("event-log")).to_contain_text("connection")
+
+
+def test_anonymous_page_watches_posts_and_explains_users(site, new_page):
+    _, server, _ = site
+    page = new_page()
+    page.goto(server.http_url + "/")
+    expect(page.get_by_test_id("badge-posts")).to_have_attribute("data-status", "live")
+    expect(page.get_by_test_id("badge-users")).to_contain_text("closed 4401")
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+
+
+def test_an_admin_change_in_another_browser_appears_within_2_seconds(site, new_page):
+    _, server, _ = site
+    watcher = open_signed_in(new_page, server)
+    admin = new_page()
+    sign_in(admin, server.http_url, "staff@example.com", PASSWORD, next_url="/admin/posts/post/add/")
+    admin.fill("#id_title", "Written in the admin")
+    admin.check("#id_published")
+    admin.click("input[name=_save]")
+    expect(admin.locator(".messagelist")).to_contain_text("was added successfully")
+    expect(watcher.get_by_test_id("posts-list")).to_contain_text("Written in the admin", timeout=2000)
+    expect(watcher.get_by_test_id("event-log").locator("li[data-type=created]").first).to_contain_text(
+        "Written in the admin", timeout=2000
+    )
+
+
+def test_a_create_from_the_form_appears_in_the_list_and_the_log(site, new_page):
+    _, server, _ = site
+    page = open_signed_in(new_page, server)
+    page.uncheck("#send-client-id")  # so this page's own socket gets the event too
+    page.fill("#post-form [name=title]", "From the form")
+    page.check("#post-form [name=published]")
+    page.click("#post-form [data-role=submit]")
+    expect(page.get_by_test_id("posts-list")).to_contain_text("From the form")
+    expect(page.get_by_test_id("event-log").locator("li[data-type=created]").first).to_contain_text("From the form")
+
+
+def test_x_client_id_skips_the_writing_tab_but_not_others(site, new_page):
+    _, server, _ = site
+    writer, other = open_signed_in(new_page, server), open_signed_in(new_page, server)
+    writer.fill("#post-form [name=title]", "Excluded echo")
+    writer.click("#post-form [data-role=submit]")
+    expect(writer.get_by_test_id("posts-list")).to_contain_text("Excluded echo")
+    expect(other.get_by_test_id("event-log").locator("li[data-type=created]").first).to_contain_text("Excluded echo")
+    expect(writer.get_by_test_id("event-log").locator("li").first).to_have_attribute("data-type", "sync")
+    expect(writer.get_by_test_id("event-log").locator("li[data-type=created]")).to_have_count(0)
+
+
+def test_api_errors_show_inline_and_edit_and_delete_work(site, new_page):
+    _, server, _ = site
+    page = open_signed_in(new_page, server)
+    page.click("#post-form [data-role=submit]")  # no title
+    expect(page.locator("#post-form [data-role=error]")).to_contain_text("title")
+    page.fill("#post-form [name=title]", "Draft one")
+    page.click("#post-form [data-role=submit]")
+    row = page.get_by_test_id("posts-list").locator("li", has_text="Draft one")
+    row.get_by_role("button", name="Edit").click()
+    page.fill("#post-form [name=title]", "Draft renamed")
+    page.click("#post-form [data-role=submit]")
+    expect(page.get_by_test_id("posts-list")).to_contain_text("Draft renamed")
+    page.get_by_test_id("posts-list").locator("li", has_text="Draft renamed").get_by_role(
+        "button", name="Delete"
+    ).click()
+    expect(page.get_by_test_id("posts-list")).not_to_contain_text("Draft renamed")
+
+
+def test_stats_and_ping_panels(site, new_page):
+    _, server, _ = site
+    page = open_signed_in(new_page, server)
+    page.click("#ping")
+    expect(page.get_by_test_id("ping-result")).to_contain_text("pong in")
+    page.click("#socket-stats")
+    expect(page.get_by_test_id("stats-output")).to_contain_text('"total_connections": 2')
+    page.click("#http-stats")
+    expect(page.get_by_test_id("stats-output")).to_contain_text('"posts": 1')
+
+
+def test_page_reconnects_after_a_server_restart_and_keeps_receiving(site, new_page):
+    _, server, token = site
+    page = open_signed_in(new_page, server)
+    server.stop()
+    expect(page.get_by_test_id("badge-posts")).to_have_attribute("data-status", "reconnecting")
+    server.start()
+    expect(page.get_by_test_id("badge-posts")).to_have_attribute("data-status", "live", timeout=35_000)
+    response = httpx.post(
+        f"{server.http_url}/api/posts/",
+        json={"title": "After the restart", "published": True},
+        headers={"Authorization": f"Token {token}"},
+    )
+    assert response.status_code == 201
+    expect(page.get_by_test_id("posts-list")).to_contain_text("After the restart")
+
+
+def test_phone_width_fits_without_sideways_scrolling(site, new_page):
+    _, server, _ = site
+    page = new_page(viewport={"width": 390, "height": 844})
+    sign_in(page, server.http_url, "staff@example.com", PASSWORD)
+    expect(page.get_by_test_id("badge-posts")).to_have_attribute("data-status", "live")
+    time.sleep(0.2)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
