@@ -8,9 +8,11 @@ committed event of the channel exactly once and in seq order: the frame its user
 REST serializer would show, or a ``sync`` frame for an event it does not get (not
 visible to it, or its own write), so its seqs never jump.
 
-The socket owns its position (``last_seq``). Live events arrive through the channel
-layer, which may drop, delay or reorder; a socket that sees a gap fills it from the
-history first, and the process's SeqWatcher catches the ones it never hears of.
+The socket owns its position (``last_seq``). Live events reach it through its
+process's fanout (fanout.py), which subscribes to the channel layer once for all
+local sockets; the layer may drop, delay or reorder, so a socket that sees a gap
+fills it from the history first, and the fanout's periodic check catches the events
+it never hears of.
 
 Clients may send ``ping`` and ``get_stats``; anything else gets an ``error`` frame and
 the socket stays open. Refusals send an ``error`` frame, then close with a 44xx code.
@@ -28,12 +30,11 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from . import audience, frames, history
 from .conf import realtime_setting
 from .context import is_valid_client_id
+from .fanout import process_fanout
 from .presence import presence
-from .publisher import group_name
 from .registry import live_models
 from .sequence import channel_position
 from .socket_auth import AUTH_ERROR_SCOPE_KEY
-from .watcher import seq_watcher
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNKNOWN_CHANNEL = 4404
-
-LAYER_RETRY_MAX_SECS = 5.0
 
 
 class ConnectionRefused(Exception):
@@ -65,6 +64,8 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
     # Client frame types, each handled by the method named client_<type>.
     client_message_types = frozenset({"ping", "get_stats"})
+    # No channel-layer name per socket: the process fanout subscribes once for all.
+    channel_layer_alias = None
 
     channel: str | None = None
     client_id: str | None = None
@@ -84,30 +85,29 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
         self.delivery_lock = asyncio.Lock()
         self.behind_at_seq: int | None = None
-        self.layer_suspect = False
-        # Join before reading the position: an event committed in between arrives live
-        # and is dropped as already replayed, rather than falling in a gap.
-        await self._join_group()
         await self.accept()
-        committed_seq, self.epoch = await database_sync_to_async(channel_position)(self.channel)
-        self.last_seq = committed_seq
-        self.last_sent_at = asyncio.get_running_loop().time()
-        await self.send_json(
-            {
-                "type": "connection",
-                "message": f"Connected to channel: {self.channel}",
-                "channel": self.channel,
-                "client_id": self.client_id,
-                "timestamp": frames.utc_timestamp(),
-                "seq": committed_seq,
-                "epoch": self.epoch,
-            }
-        )
-        if self.since_seq is not None:
-            await self._resume(committed_seq)
-        self.subscribed = True
+        async with self.delivery_lock:
+            # Subscribe before reading the position: an event committed in between
+            # arrives live and is dropped as already counted, rather than falling in a gap.
+            await process_fanout.add(self)
+            self.subscribed = True
+            committed_seq, self.epoch = await database_sync_to_async(channel_position)(self.channel)
+            self.last_seq = committed_seq
+            self.last_sent_at = asyncio.get_running_loop().time()
+            await self.send_json(
+                {
+                    "type": "connection",
+                    "message": f"Connected to channel: {self.channel}",
+                    "channel": self.channel,
+                    "client_id": self.client_id,
+                    "timestamp": frames.utc_timestamp(),
+                    "seq": committed_seq,
+                    "epoch": self.epoch,
+                }
+            )
+            if self.since_seq is not None:
+                await self._resume(committed_seq)
         await presence.joined(self.channel)
-        seq_watcher.watch(self)
 
     def _check_handshake(self) -> None:
         channel = self.scope["url_route"]["kwargs"]["channel"]
@@ -152,13 +152,12 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             await self._reset(committed_seq, f"since={since} is ahead of this channel (seq {committed_seq}); refetch.")
         else:
             self.last_seq = since
-            async with self.delivery_lock:
-                await self._fill_gap(committed_seq)
+            await self._fill_gap(committed_seq)
 
     # --- Delivery ---------------------------------------------------------------------
 
     async def live_event(self, message: dict) -> None:
-        """Called for each event published on this socket's channel group."""
+        """Called by the process fanout with each event published on this socket's channel."""
         async with self.delivery_lock:
             seq = message["seq"]
             if seq <= self.last_seq:
@@ -169,14 +168,11 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
     async def check_in(self, committed_seq: int) -> None:
         """
-        Called by the process's SeqWatcher with the channel's committed seq. A socket
-        behind at two checks in a row without progress has lost events: fetch them and
-        rejoin the group. An idle socket gets a ``sync`` so its client can tell
-        silence from loss.
+        Called by the process fanout with the channel's committed seq. A socket behind
+        at two checks in a row without progress has lost events: fetch them. An idle
+        socket gets a ``sync`` so its client can tell silence from loss.
         """
         async with self.delivery_lock:
-            if self.layer_suspect:
-                await self._join_group()
             if self.last_seq >= committed_seq:
                 self.behind_at_seq = None
                 idle_secs = asyncio.get_running_loop().time() - self.last_sent_at
@@ -187,7 +183,6 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
                     "Socket on %r missed seqs %s..%s; repairing.", self.channel, self.last_seq + 1, committed_seq
                 )
                 await self._fill_gap(committed_seq)
-                await self._join_group()
                 self.behind_at_seq = None
             else:
                 self.behind_at_seq = self.last_seq
@@ -219,51 +214,13 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         await self.send(text_data=text)
         self.last_sent_at = asyncio.get_running_loop().time()
 
-    # --- Channel layer resilience -----------------------------------------------------
-
-    async def _join_group(self) -> None:
-        try:
-            await self.channel_layer.group_add(group_name(self.channel), self.channel_name)
-            self.layer_suspect = False
-        except Exception as error:
-            # Layer down: the SeqWatcher delivers from the history meanwhile and retries.
-            logger.warning("Could not join group of %r: %s", self.channel, error)
-            self.layer_suspect = True
-
-    @property
-    def channel_receive(self):
-        """The layer receive that Channels' dispatch loop awaits: one that survives outages."""
-        return self._resilient_layer_receive
-
-    @channel_receive.setter
-    def channel_receive(self, layer_receive) -> None:
-        # AsyncConsumer.__call__ assigns the layer's plain receive here.
-        self._layer_receive = layer_receive
-
-    async def _resilient_layer_receive(self) -> dict:
-        delay_secs = 0.1
-        while True:
-            try:
-                return await self._layer_receive()
-            except Exception as error:
-                # A dead Redis must not kill the socket: the SeqWatcher keeps it fed
-                # from the history, and rejoins the group once the layer answers.
-                logger.warning("Channel layer receive failed (%s); retrying in %.1fs.", error, delay_secs)
-                self.layer_suspect = True
-                await asyncio.sleep(delay_secs)
-                delay_secs = min(delay_secs * 2, LAYER_RETRY_MAX_SECS)
-
     # --- Client frames and closing ----------------------------------------------------
 
     async def disconnect(self, code: int) -> None:
         """Called when the socket closes, whoever closed it."""
         if self.subscribed:
             self.subscribed = False
-            seq_watcher.unwatch(self)
-            try:
-                await self.channel_layer.group_discard(group_name(self.channel), self.channel_name)
-            except Exception as error:
-                logger.warning("Could not leave group of %r: %s", self.channel, error)
+            await process_fanout.remove(self)
             await presence.left(self.channel)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
