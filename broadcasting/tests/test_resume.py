@@ -127,7 +127,7 @@ async def test_a_gap_in_live_delivery_is_filled_from_the_history():
 
 
 @override_settings(REALTIME={"SEQ_CHECK_INTERVAL_SECS": 0.2, "IDLE_SYNC_SECS": 0.5})
-async def test_a_lost_last_event_is_delivered_by_the_watcher_and_idle_sockets_get_sync():
+async def test_a_lost_last_event_is_delivered_by_the_periodic_check_and_idle_sockets_get_sync():
     communicator, connection = await connect("")
     await sync_to_async(lost_notice)("nobody published me")
     frame = assert_frame_shape(await communicator.receive_json_from(timeout=3), "notice")
