@@ -91,6 +91,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             # arrives live and is dropped as already counted, rather than falling in a gap.
             await process_fanout.add(self)
             self.subscribed = True
+            await presence.joined(self.channel)
             committed_seq, self.epoch = await database_sync_to_async(channel_position)(self.channel)
             self.last_seq = committed_seq
             self.last_sent_at = asyncio.get_running_loop().time()
@@ -107,7 +108,6 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             )
             if self.since_seq is not None:
                 await self._resume(committed_seq)
-        await presence.joined(self.channel)
 
     def _check_handshake(self) -> None:
         channel = self.scope["url_route"]["kwargs"]["channel"]

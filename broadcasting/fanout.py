@@ -56,6 +56,8 @@ class ChannelFanout:
     joined_at: float | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Deliveries queued behind a busy socket's lock; held here so they are not collected.
+    queued: set[asyncio.Task] = field(default_factory=set)
 
     async def start(self) -> None:
         layer = get_channel_layer()
@@ -105,7 +107,9 @@ class ChannelFanout:
             if socket.delivery_lock.locked():
                 # Busy (connecting, or filling a gap): queue behind its lock (FIFO) so
                 # one slow socket never holds up the others.
-                self.loop.create_task(socket.live_event(message))
+                queued = self.loop.create_task(socket.live_event(message))
+                self.queued.add(queued)
+                queued.add_done_callback(self.queued.discard)
             else:
                 await socket.live_event(message)
 
