@@ -115,3 +115,26 @@ async def test_foreign_origin_gets_http_403_at_the_handshake(live_stack):
     socket = await Socket.open(f"{server.ws_url}/ws/posts", origin="http://127.0.0.1")
     await socket.connected()
     await socket.close()
+
+
+async def test_shell_writes_and_broadcast_command_reach_a_runserver_on_the_in_memory_layer(live_stack):
+    """Another process cannot reach the in-memory layer, but its events are in the database:
+    the server's periodic check delivers them within a few seconds."""
+    stack = live_stack(database="sqlite", DJANGO_DEBUG="1")
+    server = stack.start_server(kind="runserver")
+    socket = await Socket.open(f"{server.ws_url}/ws/posts")
+    start_seq = (await socket.connected())["seq"]
+
+    stack.shell(
+        "from users.models import User; from posts.models import Post\n"
+        "author = User.objects.create_user('shell@example.com')\n"
+        "Post.objects.create(title='from the shell', author=author, published=True)"
+    )
+    created = await socket.recv(timeout=8)
+    assert created["type"] == "created" and created["data"]["title"] == "from the shell"
+    assert created["seq"] == start_seq + 1
+
+    stack.manage("broadcast", "posts", "notice", '{"text": "hello from cron"}')
+    notice = await socket.recv(timeout=8)
+    assert notice["type"] == "notice" and notice["data"] == {"text": "hello from cron"}
+    await socket.close()

@@ -6,9 +6,10 @@ Sends the seed guide's custom and all-channel messages from a shell or a deploy 
     manage.py broadcast users user_login '{"user_id": 123}'
     manage.py broadcast --all maintenance '{"message": "Server will restart in 5 minutes"}'
 
-With REDIS_URL set the message reaches the sockets of every server process. Without it
-the in-memory layer lives inside one process, so a separate command process reaches no
-socket: the command says so rather than pretend.
+With REDIS_URL set the message reaches the sockets of every server process at once.
+Without it the in-memory layer lives inside one process and this command cannot reach
+it; the event is in the database's history all the same, and each server's periodic
+check delivers it within a few seconds (REALTIME["SEQ_CHECK_INTERVAL_SECS"]).
 """
 
 import json
@@ -41,8 +42,8 @@ class Command(BaseCommand):
 
         if not settings.REDIS_URL:
             self.stderr.write(
-                "REDIS_URL is not set: the in-memory layer reaches only sockets of this process, "
-                "so no server's socket will see this message."
+                "REDIS_URL is not set: servers on the in-memory layer will pick this up from the "
+                "database at their next check, within a few seconds."
             )
         try:
             if options["all"]:
