@@ -32,6 +32,7 @@ from .conf import realtime_setting
 from .context import is_valid_client_id
 from .fanout import process_fanout
 from .presence import presence
+from .ratelimit import TokenBucket
 from .registry import live_models
 from .sequence import channel_position
 from .socket_auth import AUTH_ERROR_SCOPE_KEY
@@ -42,6 +43,7 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNKNOWN_CHANNEL = 4404
+CLOSE_RATE_LIMITED = 4429
 
 
 class ConnectionRefused(Exception):
@@ -85,6 +87,9 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
         self.delivery_lock = asyncio.Lock()
         self.behind_at_seq: int | None = None
+        self.client_frames = TokenBucket(
+            realtime_setting("CLIENT_FRAMES_PER_SEC"), realtime_setting("CLIENT_FRAME_BURST")
+        )
         await self.accept()
         async with self.delivery_lock:
             # Subscribe before reading the position: an event committed in between
@@ -225,6 +230,10 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Called with each client frame; malformed ones get an error frame, never a close."""
+        if not self.client_frames.take():
+            await self.send_error("rate_limited", "Too many frames; slow down and reconnect.")
+            await self.close(code=CLOSE_RATE_LIMITED)
+            return
         if text_data is None:
             await self.send_error("bad_request", "Binary frames are not supported; send JSON text.")
             return

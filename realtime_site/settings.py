@@ -158,6 +158,9 @@ REALTIME = {
     # after how long an idle socket is sent a `sync` frame with the channel's seq.
     "SEQ_CHECK_INTERVAL_SECS": env.float("REALTIME_SEQ_CHECK_INTERVAL_SECS", default=2.0),
     "IDLE_SYNC_SECS": env.float("REALTIME_IDLE_SYNC_SECS", default=20.0),
+    # Frames a client may send (ping, get_stats): a steady rate and a burst; beyond, 4429.
+    "CLIENT_FRAMES_PER_SEC": env.float("REALTIME_CLIENT_FRAMES_PER_SEC", default=10.0),
+    "CLIENT_FRAME_BURST": env.int("REALTIME_CLIENT_FRAME_BURST", default=30),
 }
 
 # --- REST -----------------------------------------------------------------------------

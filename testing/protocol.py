@@ -30,6 +30,7 @@ ERROR_CODES = {
     "invalid_epoch",
     "auth_required",
     "auth_failed",
+    "rate_limited",
 }
 
 

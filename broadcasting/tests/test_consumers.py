@@ -8,7 +8,7 @@ import json
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.test import Client
+from django.test import Client, override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -269,3 +269,15 @@ async def test_event_frames_are_sent_as_single_json_text_frames():
     output = await socket.communicator.receive_output(timeout=3)
     assert output["type"] == "websocket.send" and json.loads(output["text"])["type"] == "created"
     await socket.close()
+
+
+@override_settings(REALTIME={"CLIENT_FRAMES_PER_SEC": 1.0, "CLIENT_FRAME_BURST": 5})
+async def test_a_client_sending_too_fast_is_told_and_closed_with_4429():
+    socket = await open_socket("/ws/posts")
+    await socket.recv("connection")
+    for _ in range(5):
+        await socket.send({"type": "ping"})
+        await socket.recv("pong")
+    await socket.send({"type": "ping"})
+    assert (await socket.recv("error"))["code"] == "rate_limited"
+    assert await socket.communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4429}
