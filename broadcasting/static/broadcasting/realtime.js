@@ -23,7 +23,6 @@
 
 const PERMANENT_CLOSE_CODES = new Set([4400, 4401, 4403, 4404]);
 const MODEL_EVENTS = new Set(["created", "updated", "deleted"]);
-const CONTROL_FRAMES = new Set(["connection", "pong", "stats", "error", "sync", "reset"]);
 
 /** A client id for this browser tab: kept across reloads of the tab, new in each tab. */
 export function tabClientId(storage = globalThis.sessionStorage) {
@@ -309,4 +308,4 @@ export class LiveChannel {
   }
 }
 
-export { CONTROL_FRAMES, MODEL_EVENTS };
+export { MODEL_EVENTS };
