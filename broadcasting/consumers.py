@@ -27,7 +27,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from . import audience, frames, history
+from . import audience, frames, history, metrics
 from .conf import realtime_setting
 from .context import is_valid_client_id
 from .fanout import process_fanout
@@ -96,6 +96,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             await process_fanout.add(self)
             self.subscribed = True
             await presence.joined(self.channel)
+            metrics.sockets_open.labels(self.channel).inc()
             committed_seq, self.epoch = await database_sync_to_async(channel_position)(self.channel)
             self.last_seq = committed_seq
             self.last_sent_at = asyncio.get_running_loop().time()
@@ -194,6 +195,8 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     async def _fill_gap(self, upto_seq: int) -> bool:
         """Deliver the events after last_seq up to ``upto_seq`` from the history; else reset."""
         events = await database_sync_to_async(history.events_between)(self.channel, self.last_seq, upto_seq)
+        if events:
+            metrics.gap_repairs.labels(self.channel).inc()
         if events is None:
             committed_seq, _ = await database_sync_to_async(channel_position)(self.channel)
             await self._reset(committed_seq, f"Events after seq {self.last_seq} are no longer kept; refetch.")
@@ -210,6 +213,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         self.last_seq = seq
 
     async def _reset(self, committed_seq: int, reason: str) -> None:
+        metrics.resets_sent.labels(self.channel).inc()
         await self.send_json(frames.reset_frame(self.channel, committed_seq, self.epoch, reason))
         self.last_seq = committed_seq
         self.last_sent_at = asyncio.get_running_loop().time()
@@ -226,6 +230,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             self.subscribed = False
             await process_fanout.remove(self)
             await presence.left(self.channel)
+            metrics.sockets_open.labels(self.channel).dec()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Called with each client frame; malformed ones get an error frame, never a close."""

@@ -28,7 +28,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import DEFAULT_DB_ALIAS, models, router
 
-from . import audience, commit_queue
+from . import audience, commit_queue, metrics
 from .conf import realtime_setting
 from .registry import LiveModel, live_models
 
@@ -66,8 +66,10 @@ def send_event_rollback_unsafe(
     try:
         async_to_sync(_group_send)(group_name(channel), message)
     except Exception:
-        logger.exception("Could not publish seq %s on channel %r; sockets miss it.", seq, channel)
+        logger.exception("Could not publish seq %s on channel %r; sockets get it from the history.", seq, channel)
+        metrics.publish_failures.labels(channel).inc()
         return False
+    metrics.events_published.labels(channel).inc()
     return True
 
 

@@ -47,12 +47,14 @@ INSTALLED_APPS = [
     "corsheaders",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_prometheus",
     "broadcasting",
     "users",
     "posts",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -63,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "broadcasting.middleware.ClientIdMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "realtime_site.urls"
@@ -252,6 +255,10 @@ if env.bool("DJANGO_BEHIND_PROXY", default=False):
     USE_X_FORWARDED_HOST = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# /metrics (django-prometheus) is on unless METRICS_ENABLED=0; keep it off the public
+# internet (serve it on an internal port or block it at the proxy).
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
 
 LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/"

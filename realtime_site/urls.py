@@ -1,5 +1,6 @@
 """URL wiring: the API, its schema and docs, the admin, socket stats and the test page."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.decorators.http import require_GET
@@ -27,3 +28,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", test_page, name="test-page"),
 ]
+if settings.METRICS_ENABLED:
+    urlpatterns.append(path("", include("django_prometheus.urls")))

@@ -1,0 +1,35 @@
+"""/metrics (django-prometheus) carries the live side's numbers, per server process."""
+
+import re
+
+import httpx
+import pytest
+
+from testing.sockets import Socket
+
+pytestmark = pytest.mark.live_server
+
+
+def metric(text: str, name: str, channel: str) -> float:
+    match = re.search(rf'^{name}\{{channel="{channel}"\}} ([0-9.e+]+)$', text, re.MULTILINE)
+    assert match, f"{name} for {channel} not in /metrics"
+    return float(match.group(1))
+
+
+async def test_metrics_count_sockets_and_published_events(live_stack):
+    stack = live_stack()
+    token = stack.create_user("staff@example.com", staff=True)
+    server = stack.start_server()
+    socket = await Socket.open(f"{server.ws_url}/ws/posts")
+    await socket.connected()
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as api:
+        for n in range(2):
+            await api.post(
+                "/api/posts/", json={"title": f"m{n}", "published": True}, headers={"Authorization": f"Token {token}"}
+            )
+            await socket.recv("created")
+        text = (await api.get("/metrics")).text
+        assert metric(text, "realtime_sockets_open", "posts") == 1
+        assert metric(text, "realtime_events_published_total", "posts") == 2
+        assert "django_http_requests_total_by_method_total" in text
+        await socket.close()
