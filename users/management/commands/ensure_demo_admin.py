@@ -14,6 +14,11 @@ DEMO_PASSWORD = "admin"
 class Command(BaseCommand):
     help = "Create a demo superuser (admin@example.com / admin) if no superuser exists."
 
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--admin-url", default="http://127.0.0.1:8000/admin/", help="Where the admin will be served."
+        )
+
     def handle(self, *args, **options) -> None:
         User = get_user_model()
         if User.objects.filter(is_superuser=True).exists():
@@ -22,7 +27,6 @@ class Command(BaseCommand):
         User.objects.create_superuser(DEMO_EMAIL, DEMO_PASSWORD, name="Demo Admin")
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo admin created. Sign in at http://127.0.0.1:8000/admin/ "
-                f"as {DEMO_EMAIL} with password {DEMO_PASSWORD}"
+                f"Demo admin created. Sign in at {options['admin_url']} as {DEMO_EMAIL} with password {DEMO_PASSWORD}"
             )
         )
