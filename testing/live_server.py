@@ -52,6 +52,9 @@ class ServerProcess:
     def command(self) -> list[str]:
         if self.kind == "runserver":
             return [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
+        if self.kind == "uvicorn":
+            return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port),
+                    "--log-level", "warning", "realtime_site.asgi:application"]  # fmt: skip
         return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
                 "realtime_site.asgi:application"]  # fmt: skip
 

@@ -98,11 +98,24 @@ async def test_runserver_serves_api_admin_and_sockets(live_stack):
         await socket.close()
 
 
-async def test_static_files_are_served_with_debug_off(live_stack):
-    server = live_stack(database="sqlite").start_server()
+@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+async def test_production_mode_serves_static_files_api_and_sockets(live_stack, kind):
+    stack = live_stack(database="sqlite")
+    token = stack.create_user("writer@example.com")
+    server = stack.start_server(kind=kind)
     async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as api:
-        response = await api.get("/static/admin/css/base.css")
-        assert response.status_code == 200 and "text/css" in response.headers["content-type"]
+        for path, content_type in (
+            ("/static/admin/css/base.css", "text/css"),
+            ("/static/broadcasting/realtime.js", "javascript"),
+        ):
+            response = await api.get(path)
+            assert response.status_code == 200 and content_type in response.headers["content-type"]
+        assert (await api.get("/")).status_code == 200
+        socket = await Socket.open(f"{server.ws_url}/ws/posts")
+        await socket.connected()
+        await api.post("/api/posts/", json={"title": kind, "published": True}, headers=auth(token))
+        assert (await socket.recv("created"))["data"]["title"] == kind
+        await socket.close()
 
 
 async def test_foreign_origin_gets_http_403_at_the_handshake(live_stack):
