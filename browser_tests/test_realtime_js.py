@@ -1,0 +1,134 @@
+"""
+realtime.js's own logic in a real browser, with the WebSocket replaced by a scripted
+fake: gap detection and resume, duplicates, sync frames, backoff and permanent closes.
+The page tests cover the same client against the real server.
+"""
+
+import pytest
+
+FAKE_SOCKET = """
+window.openedSockets = [];
+window.WebSocket = class FakeSocket {
+  static OPEN = 1;
+  constructor(url) { this.url = String(url); this.readyState = 1; this.sent = []; window.openedSockets.push(this); }
+  send(data) { this.sent.push(JSON.parse(data)); }
+  close(code, reason) { this.readyState = 3; this.closedWith = code; }
+  emit(frame) { this.onmessage({ data: JSON.stringify(frame) }); }
+  drop(code, reason = "") { this.readyState = 3; this.onclose({ code, reason }); }
+};
+window.tick = (ms = 20) => new Promise((resolve) => setTimeout(resolve, ms));
+window.event = (type, seq, id) =>
+  ({ type, seq, channel: "posts", model: "posts", timestamp: new Date().toISOString(), data: { id } });
+window.connection = (seq) =>
+  ({ type: "connection", channel: "posts", client_id: "t", seq, epoch: "e1", message: "", timestamp: "" });
+"""
+
+
+@pytest.fixture
+def js(site_page):
+    site_page.evaluate(FAKE_SOCKET)
+    return site_page
+
+
+@pytest.fixture
+def site_page(live_stack, new_page):
+    server = live_stack().start_server()
+    page = new_page()
+    page.goto(f"{server.http_url}/ws/stats")  # any same-origin page will do
+    return page
+
+
+def test_a_seq_gap_closes_the_socket_and_resumes_from_the_last_applied_seq(js):
+    result = js.evaluate(
+        """async () => {
+        const { LiveChannel } = await import("/static/broadcasting/realtime.js");
+        const seen = [];
+        new LiveChannel("posts", { clientId: "t", onEvent: (e) => seen.push(e.seq) }).open();
+        await tick();
+        const first = openedSockets[0];
+        first.emit(connection(5));
+        first.emit(event("created", 6, 1));
+        first.emit(event("created", 6, 1));   // duplicate: ignored
+        first.emit({ type: "sync", channel: "posts", seq: 7 });   // skipped for us: no gap
+        first.emit({ type: "sync", channel: "posts", seq: 7 });   // idle heartbeat
+        first.emit(event("created", 9, 2));   // 8 is missing: resume
+        await tick();
+        return { seen, closed: first.closedWith, reopened: openedSockets[1] && openedSockets[1].url };
+    }"""
+    )
+    assert result["seen"] == [6]
+    assert result["closed"] == 4000
+    assert "since=7" in result["reopened"] and "epoch=e1" in result["reopened"] and "client_id=t" in result["reopened"]
+
+
+def test_a_dropped_connection_retries_within_a_second_then_backs_off(js):
+    result = js.evaluate(
+        """async () => {
+        const { LiveChannel } = await import("/static/broadcasting/realtime.js");
+        const statuses = [];
+        new LiveChannel("posts", { clientId: "t", onStatus: (s, d) => statuses.push([s, d.delayMs ?? null]) }).open();
+        await tick();
+        openedSockets[0].emit(connection(3));
+        openedSockets[0].drop(1006);
+        await tick(1100);
+        const second = openedSockets[1];
+        second.drop(1006);
+        return { statuses, secondUrl: second && second.url };
+    }"""
+    )
+    delays = [delay for status, delay in result["statuses"] if status == "reconnecting" and delay is not None]
+    assert delays[0] < 1000 and delays[1] < 2000
+    assert "since=3" in result["secondUrl"]
+    assert ["live", None] in result["statuses"]
+
+
+def test_permanent_refusals_do_not_reconnect(js):
+    result = js.evaluate(
+        """async () => {
+        const { LiveChannel } = await import("/static/broadcasting/realtime.js");
+        const statuses = [];
+        new LiveChannel("users", { clientId: "t", onStatus: (s, d) => statuses.push([s, d.code ?? null]) }).open();
+        await tick();
+        openedSockets[0].drop(4401, "auth_required");
+        await tick(1200);
+        return { statuses, sockets: openedSockets.length };
+    }"""
+    )
+    assert result["statuses"][-1] == ["closed", 4401]
+    assert result["sockets"] == 1
+
+
+def test_reset_reloads_through_load_and_resubscribes_from_the_new_snapshot(js):
+    result = js.evaluate(
+        """async () => {
+        const { LiveChannel } = await import("/static/broadcasting/realtime.js");
+        let loads = 0;
+        const load = async () => ({ seq: loads++ === 0 ? 10 : 50, epoch: "e1" });
+        new LiveChannel("posts", { clientId: "t", load }).open();
+        await tick();
+        openedSockets[0].emit(connection(12));
+        openedSockets[0].emit({ type: "reset", channel: "posts", seq: 50, epoch: "e1", reason: "pruned" });
+        await tick();
+        return { loads, urls: openedSockets.map((s) => s.url) };
+    }"""
+    )
+    assert result["loads"] == 2
+    assert "since=10" in result["urls"][0] and "since=50" in result["urls"][1]
+
+
+def test_ping_resolves_with_the_round_trip(js):
+    result = js.evaluate(
+        """async () => {
+        const { LiveChannel } = await import("/static/broadcasting/realtime.js");
+        const channel = new LiveChannel("posts", { clientId: "t" }).open();
+        await tick();
+        const socket = openedSockets[0];
+        socket.emit(connection(0));
+        const pinging = channel.ping();
+        await tick(30);
+        socket.emit({ type: "pong", message: "pong" });
+        return { ms: await pinging, sent: socket.sent };
+    }"""
+    )
+    assert result["sent"] == [{"type": "ping"}]
+    assert result["ms"] >= 25
