@@ -71,6 +71,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     channel: str | None = None
     client_id: str | None = None
     subscribed: bool = False
+    revoked: bool = False
 
     # --- Handshake --------------------------------------------------------------------
 
@@ -147,6 +148,9 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         if live_model.requires_auth and not (user is not None and user.is_authenticated):
             raise ConnectionRefused("auth_required", f"Sign in to subscribe to channel: {channel}", CLOSE_UNAUTHORIZED)
         self.audiences = audience.audiences_of(user)
+        authenticated = user is not None and user.is_authenticated
+        self.user_pk = user.pk if authenticated else None
+        self.user_is_staff = bool(authenticated and user.is_staff)
 
     async def _resume(self, committed_seq: int) -> None:
         """Replay the events after ``since``, or send ``reset`` when they cannot be replayed exactly."""
@@ -165,19 +169,23 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         """Called by the process fanout with each event published on this socket's channel."""
         async with self.delivery_lock:
             seq = message["seq"]
-            if seq <= self.last_seq:
+            if self.revoked or seq <= self.last_seq:
                 return  # replayed or repaired already
             if seq > self.last_seq + 1 and not await self._fill_gap(seq - 1):
                 return
             await self._deliver(seq, message["renderings"], message["exclude_client"])
 
-    async def check_in(self, committed_seq: int) -> None:
+    async def check_in(self, committed_seq: int, accounts: dict) -> None:
         """
-        Called by the process fanout with the channel's committed seq. A socket behind
-        at two checks in a row without progress has lost events: fetch them. An idle
-        socket gets a ``sync`` so its client can tell silence from loss.
+        Called by the process fanout with the channel's committed seq and the current
+        state of the accounts behind its sockets. A socket behind at two checks in a row
+        without progress has lost events: fetch them. An idle socket gets a ``sync`` so
+        its client can tell silence from loss. A socket whose user is gone or inactive
+        is closed (4401); a changed staff flag changes what it sees.
         """
         async with self.delivery_lock:
+            if self.revoked or not await self._recheck_account(accounts):
+                return
             if self.last_seq >= committed_seq:
                 self.behind_at_seq = None
                 idle_secs = asyncio.get_running_loop().time() - self.last_sent_at
@@ -191,6 +199,22 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
                 self.behind_at_seq = None
             else:
                 self.behind_at_seq = self.last_seq
+
+    async def _recheck_account(self, accounts: dict) -> bool:
+        if self.user_pk is None:
+            return True
+        account = accounts.get(self.user_pk)
+        if account is None or not account.is_active:
+            self.revoked = True
+            await self.send_error("auth_failed", "This account is no longer active.")
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return False
+        if account.is_staff != self.user_is_staff:
+            self.user_is_staff = account.is_staff
+            self.audiences = audience.audiences_of(
+                audience.Viewer(pk=self.user_pk, is_staff=account.is_staff, is_authenticated=True)
+            )
+        return True
 
     async def _fill_gap(self, upto_seq: int) -> bool:
         """Deliver the events after last_seq up to ``upto_seq`` from the history; else reset."""

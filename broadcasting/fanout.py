@@ -10,7 +10,8 @@ The relay survives layer outages: it retries with backoff and rejoins the group 
 Redis restarted empty has forgotten it).
 
 **A check against the database.** Every REALTIME["SEQ_CHECK_INTERVAL_SECS"] one query
-reads the channel's committed seq and every local socket checks in with it
+reads the channel's committed seq (and one more the accounts behind the local sockets,
+see accounts.py) and every local socket checks in with it
 (LiveChannelConsumer.check_in): a socket still behind since the previous check fetches
 what it missed from the history; an idle one gets a ``sync``. This turns the layer's
 at-most-once delivery (capacity, expiry, an outage) into exactly-once, in order: no
@@ -25,6 +26,7 @@ from typing import Protocol
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from .accounts import account_states
 from .conf import realtime_setting
 from .publisher import group_name
 from .sequence import current_seq
@@ -39,10 +41,11 @@ GROUP_REJOIN_SECS = 3600.0
 class LocalSocket(Protocol):
     channel: str
     delivery_lock: asyncio.Lock
+    user_pk: object | None
 
     async def live_event(self, message: dict) -> None: ...
 
-    async def check_in(self, committed_seq: int) -> None: ...
+    async def check_in(self, committed_seq: int, accounts: dict) -> None: ...
 
 
 @dataclass
@@ -119,14 +122,17 @@ class ChannelFanout:
             await asyncio.sleep(realtime_setting("SEQ_CHECK_INTERVAL_SECS"))
             if self.joined_at is None or self.loop.time() - self.joined_at > GROUP_REJOIN_SECS:
                 await self._join(layer)
+            sockets = list(self.sockets)
+            user_pks = {socket.user_pk for socket in sockets if socket.user_pk is not None}
             try:
                 committed_seq = await database_sync_to_async(current_seq)(self.channel)
+                accounts = await database_sync_to_async(account_states)(user_pks) if user_pks else {}
             except Exception as error:
                 logger.warning("Could not read the seq of channel %r: %s", self.channel, error)
                 continue
-            for socket in list(self.sockets):
+            for socket in sockets:
                 try:
-                    await socket.check_in(committed_seq)
+                    await socket.check_in(committed_seq, accounts)
                 except Exception:
                     logger.exception("Check-in of a socket on channel %r failed.", self.channel)
 

@@ -3,6 +3,7 @@ The socket end, through the whole ASGI application (origin check, auth, routing)
 with Channels' WebsocketCommunicator and the real in-memory layer.
 """
 
+import asyncio
 import json
 
 import pytest
@@ -281,3 +282,30 @@ async def test_a_client_sending_too_fast_is_told_and_closed_with_4429():
     await socket.send({"type": "ping"})
     assert (await socket.recv("error"))["code"] == "rate_limited"
     assert await socket.communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4429}
+
+
+@override_settings(REALTIME={"SEQ_CHECK_INTERVAL_SECS": 0.1})
+async def test_a_deactivated_users_open_socket_is_closed_with_4401():
+    user, token = await sync_to_async(make_user_with_token)("leaving@example.com")
+    socket = await open_socket("/ws/users", token=token)
+    await socket.recv("connection")
+    await sync_to_async(User.objects.filter(pk=user.pk).update)(is_active=False)
+    frame = await socket.recv()
+    while frame["type"] != "error":  # the deactivation's own event may come first
+        frame = await socket.recv()
+    assert frame["code"] == "auth_failed"
+    assert await socket.communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+
+
+@override_settings(REALTIME={"SEQ_CHECK_INTERVAL_SECS": 0.1})
+async def test_a_demoted_staff_socket_stops_seeing_staff_fields():
+    staff, token = await sync_to_async(make_user_with_token)("demoted@example.com", staff=True)
+    socket = await open_socket("/ws/users", token=token)
+    await socket.recv("connection")
+    with no_broadcast():
+        await sync_to_async(User.objects.filter(pk=staff.pk).update)(is_staff=False)
+    await asyncio.sleep(0.5)  # a few checks
+    await sync_to_async(User.objects.create_user)("someone@example.com", name="Someone")
+    frame = await socket.recv("created")
+    assert set(frame["data"]) == {"id", "name", "is_active", "created_at"}
+    await socket.close()
