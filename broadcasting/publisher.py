@@ -1,5 +1,5 @@
 """
-The one module that talks to the channel layer.
+The one module that sends to the channel layer (fanout.py is the receiving end).
 
 Application code announces changes with the seed guide's names; each call takes its
 seq in the current transaction and sends only after it commits::
