@@ -7,7 +7,9 @@ import asyncio
 import json
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import channel_layers, get_channel_layer
+from django.db import connections
 
 from broadcasting import audience
 from broadcasting.publisher import group_name
@@ -20,6 +22,16 @@ def fresh_channel_layer():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(autouse=True)
+async def close_connections_of_the_sync_thread():
+    """
+    Async tests reach the database from asgiref's one sync thread, whose connections
+    outlive the test; close them so PostgreSQL can drop the test database at the end.
+    """
+    yield
+    await sync_to_async(connections.close_all)()
 
 
 class GroupListener:
