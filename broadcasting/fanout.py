@@ -110,11 +110,18 @@ class ChannelFanout:
             if socket.delivery_lock.locked():
                 # Busy (connecting, or filling a gap): queue behind its lock (FIFO) so
                 # one slow socket never holds up the others.
-                queued = self.loop.create_task(socket.live_event(message))
+                queued = self.loop.create_task(self._deliver(socket, message))
                 self.queued.add(queued)
                 queued.add_done_callback(self.queued.discard)
             else:
-                await socket.live_event(message)
+                await self._deliver(socket, message)
+
+    async def _deliver(self, socket: LocalSocket, message: dict) -> None:
+        """One socket's delivery; its failure (say, it closed mid-send) is its own, never the relay's."""
+        try:
+            await socket.live_event(message)
+        except Exception:
+            logger.exception("Delivering seq %s to a socket on %r failed.", message.get("seq"), self.channel)
 
     async def _check_forever(self) -> None:
         layer = get_channel_layer()

@@ -27,3 +27,43 @@ async def test_many_sockets_share_one_group_membership_which_ends_with_the_last(
     assert len(layer.groups[group_name("posts")]) == 1
     await sockets[-1].disconnect()
     assert not layer.groups.get(group_name("posts"))
+
+
+class BrokenSocket:
+    """A socket whose sends fail, as one closing mid-send would."""
+
+    channel = "posts"
+    user_pk = None
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.delivery_lock = asyncio.Lock()
+
+    async def live_event(self, message: dict) -> None:
+        raise RuntimeError("socket went away mid-send")
+
+    async def check_in(self, committed_seq: int, accounts: dict) -> None:
+        return None
+
+
+async def test_a_socket_failing_mid_send_does_not_stop_delivery_to_the_others():
+    from asgiref.sync import sync_to_async
+
+    from broadcasting.fanout import process_fanout
+    from posts.models import Post
+    from users.models import User
+
+    healthy = await open_posts_socket()
+    broken = BrokenSocket()
+    await process_fanout.add(broken)
+
+    def write(title: str) -> None:
+        author, _ = User.objects.get_or_create(email="a@example.com")
+        Post.objects.create(title=title, author=author, published=True)
+
+    for title in ("first", "second"):
+        await sync_to_async(write)(title)
+        assert (await healthy.receive_json_from(timeout=3))["data"]["title"] == title
+    await process_fanout.remove(broken)
+    await healthy.disconnect()
