@@ -14,9 +14,8 @@ LiveModelViewSet: a DRF ModelViewSet for registered models.
 from django.db import connections, router, transaction
 from rest_framework import pagination, viewsets
 
-from .models import ChannelSequence
 from .registry import live_models
-from .sequence import channel_position
+from .sequence import channel_position, current_seq
 
 CHANNEL_SEQ_HEADER = "X-Channel-Seq"
 CHANNEL_EPOCH_HEADER = "X-Channel-Epoch"
@@ -66,7 +65,7 @@ class LiveModelViewSet(viewsets.ModelViewSet):
         outermost = not connections[alias].in_atomic_block
         with transaction.atomic(using=alias):
             _begin_snapshot(alias, outermost)
-            seq = ChannelSequence.objects.using(alias).values_list("last_seq", flat=True).get(pk=live_model.channel)
+            seq = current_seq(live_model.channel, alias)
             response = super().list(request, *args, **kwargs)
         response[CHANNEL_SEQ_HEADER] = str(seq)
         response[CHANNEL_EPOCH_HEADER] = epoch

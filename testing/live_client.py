@@ -39,14 +39,18 @@ class LiveCollection:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Token {self.token}"} if self.token else {}
 
-    async def load(self) -> None:
-        """GET the whole list in one snapshot and take its seq as the starting point."""
+    async def _get_list(self) -> tuple[dict[int, dict], httpx.Response]:
+        """GET the whole list (one page, one snapshot): objects by id, and the response."""
         async with httpx.AsyncClient(base_url=self.http_url, timeout=30) as api:
             response = await api.get(f"/api/{self.channel}/", params={"page_size": 1000}, headers=self._headers())
         response.raise_for_status()
         body = response.json()
         assert body["next"] is None, "list does not fit in one page"
-        self.objects = {item["id"]: item for item in body["results"]}
+        return {item["id"]: item for item in body["results"]}, response
+
+    async def load(self) -> None:
+        """Load the list and take its seq as the starting point."""
+        self.objects, response = await self._get_list()
         self.last_seq = int(response.headers["X-Channel-Seq"])
         self.epoch = response.headers["X-Channel-Epoch"]
         self._loaded = True
@@ -115,6 +119,5 @@ class LiveCollection:
 
     async def fetch_truth(self) -> dict[int, dict]:
         """The list as REST shows it now (compare with ``objects``)."""
-        async with httpx.AsyncClient(base_url=self.http_url, timeout=30) as api:
-            response = await api.get(f"/api/{self.channel}/", params={"page_size": 1000}, headers=self._headers())
-        return {item["id"]: item for item in response.json()["results"]}
+        objects, _ = await self._get_list()
+        return objects
