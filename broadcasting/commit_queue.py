@@ -16,13 +16,14 @@ from typing import Any
 from django.db import models, transaction
 
 from . import audience, frames, history
+from .events import LiveEvent
 from .registry import LiveModel
 from .sequence import take_next_seq
 
 logger = logging.getLogger(__name__)
 
-# send(channel, seq, renderings, exclude_client): the publisher's immediate send.
-SendFunction = Callable[[str, int, dict[str, str], str | None], Any]
+# send(event): the transport's immediate send.
+SendFunction = Callable[[LiveEvent], Any]
 
 
 class PendingEvent:
@@ -36,8 +37,12 @@ class PendingEvent:
         self.using = using
         self.renderings: dict[str, str] = {}
 
+    def event(self) -> LiveEvent:
+        """The event as it stands (final once the transaction commits)."""
+        return LiveEvent(self.channel, self.seq, self.renderings, self.exclude_client)
+
     def __call__(self) -> None:
-        self.send(self.channel, self.seq, self.renderings, self.exclude_client)
+        self.send(self.event())
         if history.should_prune_after(self.seq):
             try:
                 history.prune(self.channel, self.seq, self.using)
@@ -83,7 +88,7 @@ class PendingModelEvent(PendingEvent):
         """Fold a later change of the same object into this event (final state wins)."""
         self.exclude_client = exclude_client
         self._render(instance, deleted)
-        history.rewrite(self.channel, self.seq, self.renderings, self.exclude_client, self.using)
+        history.rewrite(self.event(), self.using)
 
 
 def pending_model_event(using: str, channel: str, pk: Any) -> PendingModelEvent | None:
@@ -126,7 +131,7 @@ def queue_model_event(
             send=send,
             using=using,
         )
-        history.record(event.channel, seq, event.renderings, exclude_client, using)
+        history.record(event.event(), using)
         transaction.on_commit(event, using=using, robust=True)
 
 
@@ -138,5 +143,5 @@ def queue_custom_event(
         seq = take_next_seq(channel, using)
         event = PendingEvent(channel, seq, exclude_client, send, using)
         event.renderings = frames.custom_event_renderings(channel, event_type, data, seq, frames.utc_timestamp())
-        history.record(channel, seq, event.renderings, exclude_client, using)
+        history.record(event.event(), using)
         transaction.on_commit(event, using=using, robust=True)

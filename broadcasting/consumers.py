@@ -4,21 +4,17 @@ The WebSocket end of a model channel: /ws/<channel>.
 A socket subscribes to one registered channel. On connect it gets the ``connection``
 frame (its client_id, the channel's current seq and history epoch); with ``?since=``
 it then gets every event it missed, from the history, or ``reset``. After that, every
-committed event of the channel exactly once and in seq order: the frame its user's
-REST serializer would show, or a ``sync`` frame for an event it does not get (not
-visible to it, or its own write), so its seqs never jump.
+committed event of the channel exactly once and in seq order (feed.py says how).
 
-The socket owns its position (``last_seq``). Live events reach it through its
-process's fanout (fanout.py), which subscribes to the channel layer once for all
-local sockets; the layer may drop, delay or reorder, so a socket that sees a gap
-fills it from the history first, and the fanout's periodic check catches the events
-it never hears of.
-
-Clients may send ``ping`` and ``get_stats``; anything else gets an ``error`` frame and
-the socket stays open. Refusals send an ``error`` frame, then close with a 44xx code.
+The consumer is the socket's lifecycle and nothing more: it checks the handshake,
+answers client frames, and closes. Every frame it sends goes through its outbox
+(outbox.py), which one writer task drains, so nothing upstream ever waits on this
+socket. Clients may send ``ping`` and ``get_stats``; anything else gets an ``error``
+frame and the socket stays open. Refusals send an ``error`` frame, then close with a
+44xx code. Whatever ends a consumer (a close, a crash, a cancelled task), it leaves
+the fanout, the socket counts and the metrics.
 """
 
-import asyncio
 import json
 import logging
 import uuid
@@ -27,15 +23,18 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from . import audience, frames, history, metrics
+from . import audience, frames
 from .conf import realtime_setting
 from .context import is_valid_client_id
+from .events import LiveEvent
 from .fanout import process_fanout
-from .presence import presence
+from .feed import ChannelFeed
+from .outbox import SERVER_SEND_SCOPE_KEY, Outbox
 from .ratelimit import TokenBucket
 from .registry import live_models
 from .sequence import channel_position
 from .socket_auth import AUTH_ERROR_SCOPE_KEY
+from .socket_counts import socket_counts
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +69,19 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
     channel: str | None = None
     client_id: str | None = None
+    user_pk: int | None = None
+    outbox: Outbox | None = None
+    feed: ChannelFeed | None = None
     subscribed: bool = False
-    revoked: bool = False
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Run the consumer; whatever ends it, it leaves the fanout and stops writing."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._leave_fanout()
+            if self.outbox is not None:
+                self.outbox.discard()
 
     # --- Handshake --------------------------------------------------------------------
 
@@ -81,27 +91,33 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             self._check_handshake()
         except ConnectionRefused as refusal:
             await self.accept()
-            await self.send_error(refusal.code, refusal.message)
+            await self.send_json({"type": "error", "code": refusal.code, "message": refusal.message})
             await self.close(code=refusal.close_code)
             return
 
-        self.delivery_lock = asyncio.Lock()
-        self.behind_at_seq: int | None = None
         self.client_frames = TokenBucket(
             realtime_setting("CLIENT_FRAMES_PER_SEC"), realtime_setting("CLIENT_FRAME_BURST")
         )
         await self.accept()
-        async with self.delivery_lock:
-            # Subscribe before reading the position: an event committed in between
-            # arrives live and is dropped as already counted, rather than falling in a gap.
-            await process_fanout.add(self)
-            self.subscribed = True
-            await presence.joined(self.channel)
-            metrics.sockets_open.labels(self.channel).inc()
-            committed_seq, self.epoch = await database_sync_to_async(channel_position)(self.channel)
-            self.last_seq = committed_seq
-            self.last_sent_at = asyncio.get_running_loop().time()
-            await self.send_json(
+        self.outbox = Outbox(
+            self.scope.get(SERVER_SEND_SCOPE_KEY, self.base_send),
+            channel_label=self.channel,
+            max_bytes=realtime_setting("OUTBOX_MAX_BYTES"),
+            send_timeout_secs=realtime_setting("SEND_TIMEOUT_SECS"),
+            on_close=self._on_outbox_close,
+        )
+        self.outbox.start()
+        self.feed = ChannelFeed(self.channel, self.outbox, client_id=self.client_id, audiences=self.audiences)
+        # The fanout calls offer() per event: bind the feed's own, one call less per socket.
+        self.offer = self.feed.offer
+        # Subscribe before reading the position: an event committed in between is
+        # offered before the feed is placed and counted as heard, never lost in a gap.
+        await process_fanout.add(self)
+        self.subscribed = True
+        socket_counts.changed()
+        committed_seq, epoch = await database_sync_to_async(channel_position)(self.channel)
+        self.outbox.push(
+            frames.encode(
                 {
                     "type": "connection",
                     "message": f"Connected to channel: {self.channel}",
@@ -109,11 +125,11 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
                     "client_id": self.client_id,
                     "timestamp": frames.utc_timestamp(),
                     "seq": committed_seq,
-                    "epoch": self.epoch,
+                    "epoch": epoch,
                 }
             )
-            if self.since_seq is not None:
-                await self._resume(committed_seq)
+        )
+        self.feed.start(committed_seq, epoch, self.since_seq, self.since_epoch)
 
     def _check_handshake(self) -> None:
         channel = self.scope["url_route"]["kwargs"]["channel"]
@@ -152,138 +168,96 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         self.user_pk = user.pk if authenticated else None
         self.user_is_staff = bool(authenticated and user.is_staff)
 
-    async def _resume(self, committed_seq: int) -> None:
-        """Replay the events after ``since``, or send ``reset`` when they cannot be replayed exactly."""
-        since = self.since_seq
-        if self.since_epoch is not None and self.since_epoch != self.epoch:
-            await self._reset(committed_seq, "since belongs to another history of this channel; refetch.")
-        elif since > committed_seq:
-            await self._reset(committed_seq, f"since={since} is ahead of this channel (seq {committed_seq}); refetch.")
-        else:
-            self.last_seq = since
-            await self._fill_gap(committed_seq)
-
     # --- Delivery ---------------------------------------------------------------------
 
-    async def live_event(self, message: dict) -> None:
-        """Called by the process fanout with each event published on this socket's channel."""
-        async with self.delivery_lock:
-            seq = message["seq"]
-            if self.revoked or seq <= self.last_seq:
-                return  # replayed or repaired already
-            if seq > self.last_seq + 1 and not await self._fill_gap(seq - 1):
-                return
-            await self._deliver(seq, message["renderings"], message["exclude_client"])
+    def offer(self, event: LiveEvent) -> None:
+        """Called by the process fanout with each live event (rebound to the feed's on connect)."""
+        if self.feed is not None:
+            self.feed.offer(event)
 
-    async def check_in(self, committed_seq: int, accounts: dict) -> None:
+    def check_in(self, committed_seq: int, accounts: dict, now: float) -> None:
         """
-        Called by the process fanout with the channel's committed seq and the current
-        state of the accounts behind its sockets. A socket behind at two checks in a row
-        without progress has lost events: fetch them. An idle socket gets a ``sync`` so
-        its client can tell silence from loss. A socket whose user is gone or inactive
-        is closed (4401); a changed staff flag changes what it sees.
+        Called by the process fanout every check interval with the channel's committed
+        seq and the state of the accounts behind its sockets. A socket whose send has
+        been stuck too long is closed 4408; one whose user is gone or inactive is
+        closed 4401; a changed staff flag changes what it sees.
         """
-        async with self.delivery_lock:
-            if self.revoked or not await self._recheck_account(accounts):
-                return
-            if self.last_seq >= committed_seq:
-                self.behind_at_seq = None
-                idle_secs = asyncio.get_running_loop().time() - self.last_sent_at
-                if idle_secs >= realtime_setting("IDLE_SYNC_SECS"):
-                    await self._send_text(frames.sync_frame(self.channel, self.last_seq))
-            elif self.behind_at_seq == self.last_seq:
-                logger.info(
-                    "Socket on %r missed seqs %s..%s; repairing.", self.channel, self.last_seq + 1, committed_seq
-                )
-                await self._fill_gap(committed_seq)
-                self.behind_at_seq = None
-            else:
-                self.behind_at_seq = self.last_seq
+        if self.outbox.stalled(now):
+            self.outbox.close_slow("A send has waited longer than SEND_TIMEOUT_SECS.")
+            return
+        if not self._recheck_account(accounts):
+            return
+        self.feed.check_in(committed_seq)
 
-    async def _recheck_account(self, accounts: dict) -> bool:
+    def _recheck_account(self, accounts: dict) -> bool:
         if self.user_pk is None:
             return True
         account = accounts.get(self.user_pk)
         if account is None or not account.is_active:
-            self.revoked = True
-            await self.send_error("auth_failed", "This account is no longer active.")
-            await self.close(code=CLOSE_UNAUTHORIZED)
+            self.refuse("auth_failed", "This account is no longer active.", CLOSE_UNAUTHORIZED)
             return False
         if account.is_staff != self.user_is_staff:
             self.user_is_staff = account.is_staff
-            self.audiences = audience.audiences_of(
+            self.feed.audiences = audience.audiences_of(
                 audience.Viewer(pk=self.user_pk, is_staff=account.is_staff, is_authenticated=True)
             )
         return True
 
-    async def _fill_gap(self, upto_seq: int) -> bool:
-        """Deliver the events after last_seq up to ``upto_seq`` from the history; else reset."""
-        events = await database_sync_to_async(history.events_between)(self.channel, self.last_seq, upto_seq)
-        if events:
-            metrics.gap_repairs.labels(self.channel).inc()
-        if events is None:
-            committed_seq, _ = await database_sync_to_async(channel_position)(self.channel)
-            await self._reset(committed_seq, f"Events after seq {self.last_seq} are no longer kept; refetch.")
-            return False
-        for event in events:
-            await self._deliver(event.seq, event.renderings, event.exclude_client)
-        return True
-
-    async def _deliver(self, seq: int, renderings: dict[str, str], exclude_client: str | None) -> None:
-        rendering = None
-        if exclude_client is None or exclude_client != self.client_id:
-            rendering = audience.pick_rendering(renderings, self.audiences)
-        await self._send_text(rendering or frames.sync_frame(self.channel, seq))
-        self.last_seq = seq
-
-    async def _reset(self, committed_seq: int, reason: str) -> None:
-        metrics.resets_sent.labels(self.channel).inc()
-        await self.send_json(frames.reset_frame(self.channel, committed_seq, self.epoch, reason))
-        self.last_seq = committed_seq
-        self.last_sent_at = asyncio.get_running_loop().time()
-
-    async def _send_text(self, text: str) -> None:
-        await self.send(text_data=text)
-        self.last_sent_at = asyncio.get_running_loop().time()
-
     # --- Client frames and closing ----------------------------------------------------
 
     async def disconnect(self, code: int) -> None:
-        """Called when the socket closes, whoever closed it."""
-        if self.subscribed:
-            self.subscribed = False
-            await process_fanout.remove(self)
-            await presence.left(self.channel)
-            metrics.sockets_open.labels(self.channel).dec()
+        """Called when the socket has closed, whoever closed it."""
+        self._leave_fanout()
+
+    def _on_outbox_close(self, code: int) -> None:
+        """Called by the outbox the moment it decides to close: leave before the handshake ends."""
+        self._leave_fanout()
+
+    def _leave_fanout(self) -> None:
+        if not self.subscribed:
+            return
+        self.subscribed = False
+        process_fanout.remove(self)
+        socket_counts.changed()
+        self.feed.stop()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Called with each client frame; malformed ones get an error frame, never a close."""
+        if self.outbox is None or not self.outbox.open:
+            return  # closing: nothing more is sent on this socket
         if not self.client_frames.take():
-            await self.send_error("rate_limited", "Too many frames; slow down and reconnect.")
-            await self.close(code=CLOSE_RATE_LIMITED)
+            self.refuse("rate_limited", "Too many frames; slow down and reconnect.", CLOSE_RATE_LIMITED)
             return
         if text_data is None:
-            await self.send_error("bad_request", "Binary frames are not supported; send JSON text.")
+            self.send_error("bad_request", "Binary frames are not supported; send JSON text.")
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
-            await self.send_error("bad_json", "Frame is not valid JSON.")
+        except (ValueError, RecursionError):
+            self.send_error("bad_json", "Frame is not valid JSON (or nested too deeply).")
             return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self.send_error("bad_request", 'Frame must be a JSON object with a string "type".')
+            self.send_error("bad_request", 'Frame must be a JSON object with a string "type".')
             return
         message_type = content["type"]
         if message_type not in self.client_message_types:
-            await self.send_error("unknown_type", f"Unknown message type: {message_type[:64]}")
+            self.send_error("unknown_type", f"Unknown message type: {message_type[:64]}")
             return
         await getattr(self, f"client_{message_type}")(content)
 
     async def client_ping(self, content: dict) -> None:
-        await self.send_json({"type": "pong", "message": "pong"})
+        self.reply({"type": "pong", "message": "pong"})
 
     async def client_get_stats(self, content: dict) -> None:
-        await self.send_json({"type": "stats", "data": await presence.stats()})
+        self.reply({"type": "stats", "data": await socket_counts.stats()})
 
-    async def send_error(self, code: str, message: str) -> None:
-        await self.send_json({"type": "error", "code": code, "message": message})
+    def reply(self, frame: dict) -> None:
+        """Queue a frame for this socket, after those already queued."""
+        self.outbox.push(frames.encode(frame))
+
+    def send_error(self, code: str, message: str) -> None:
+        self.reply({"type": "error", "code": code, "message": message})
+
+    def refuse(self, code: str, message: str, close_code: int) -> None:
+        """Send an ``error`` frame after what is queued, then close with ``close_code``."""
+        self.outbox.close(close_code, {"type": "error", "code": code, "message": message})

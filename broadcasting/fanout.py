@@ -1,35 +1,42 @@
 """
-ProcessFanout: what one server process does for all of its sockets of a channel.
+ProcessFanout: the sockets of this process, by channel, and what feeds them.
 
 **One layer subscription per process, not per socket.** For each channel with sockets
-here, the process joins the channel's group once, with one channel-layer name, and a
-relay task hands each event it receives to every local socket. A write thus costs the
-layer one message per *process* (channels-redis: one push instead of thousands), and
-the per-socket work is a dictionary lookup and a send of an already-encoded frame.
-The relay survives layer outages: it retries with backoff and rejoins the group (a
-Redis restarted empty has forgotten it).
+here, the process joins the channel's group once (transport.ChannelSubscription), and
+a relay task offers each event it receives to every local socket. A write thus costs
+the layer one message per *process*, and the per-socket work is a seq comparison, a
+dictionary lookup and a deque append: ``offer`` never awaits, so no socket, however
+slow, holds up the relay, the others, or a REST request (see outbox.py). The relay
+survives layer outages: it retries with backoff and rejoins the group (a Redis
+restarted empty has forgotten it).
 
 **A check against the database.** Every REALTIME["SEQ_CHECK_INTERVAL_SECS"] one query
 reads the channel's committed seq (and one more the accounts behind the local sockets,
-see accounts.py) and every local socket checks in with it
-(LiveChannelConsumer.check_in): a socket still behind since the previous check fetches
-what it missed from the history; an idle one gets a ``sync``. This turns the layer's
-at-most-once delivery (capacity, expiry, an outage) into exactly-once, in order: no
-socket stays silently deaf longer than about two intervals.
+see accounts.py) and every local socket checks in with it: a socket still behind since
+the previous check fetches what it missed from the history; an idle one gets a
+``sync``; one whose send has been stuck too long is closed 4408. This turns the
+layer's at-most-once delivery (capacity, expiry, an outage) into exactly-once, in
+order: no socket stays silently deaf longer than about two intervals.
+
+**The one list of local sockets.** Socket counts (``/ws/stats``, socket_counts.py) and
+the ``realtime_sockets_open`` metric derive from membership here, and a socket leaves
+it synchronously, whatever ended it, so a socket that is gone is never counted.
 """
 
 import asyncio
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 
-from .accounts import account_states
+from . import metrics
+from .accounts import AccountState, account_states
 from .conf import realtime_setting
-from .publisher import group_name
+from .events import LiveEvent
 from .sequence import current_seq
+from .transport import ChannelSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +47,11 @@ GROUP_REJOIN_SECS = 3600.0
 
 class LocalSocket(Protocol):
     channel: str
-    delivery_lock: asyncio.Lock
     user_pk: object | None
 
-    async def live_event(self, message: dict) -> None: ...
+    def offer(self, event: LiveEvent) -> None: ...
 
-    async def check_in(self, committed_seq: int, accounts: dict) -> None: ...
+    def check_in(self, committed_seq: int, accounts: dict[object, AccountState], now: float) -> None: ...
 
 
 @dataclass
@@ -55,44 +61,38 @@ class ChannelFanout:
     channel: str
     loop: asyncio.AbstractEventLoop
     sockets: set = field(default_factory=set)
-    relay_name: str | None = None
+    subscription: ChannelSubscription | None = None
     joined_at: float | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
-    # Deliveries queued behind a busy socket's lock; held here so they are not collected.
-    queued: set[asyncio.Task] = field(default_factory=set)
 
     async def start(self) -> None:
-        layer = get_channel_layer()
-        self.relay_name = await layer.new_channel()
-        await self._join(layer)
-        self.tasks = [self.loop.create_task(self._relay(layer)), self.loop.create_task(self._check_forever())]
+        self.subscription = ChannelSubscription(self.channel)
+        await self._join()
+        self.tasks = [self.loop.create_task(self._relay()), self.loop.create_task(self._check_forever())]
         self.ready.set()
 
     async def stop(self) -> None:
         for task in self.tasks:
             task.cancel()
-        try:
-            await get_channel_layer().group_discard(group_name(self.channel), self.relay_name)
-        except Exception as error:
-            logger.warning("Could not leave group of %r: %s", self.channel, error)
+        await self.subscription.leave()
 
-    async def _join(self, layer) -> bool:
+    async def _join(self) -> bool:
         try:
-            await layer.group_add(group_name(self.channel), self.relay_name)
+            await self.subscription.join()
         except Exception as error:
             # The check loop keeps sockets fed from the history meanwhile, and rejoins.
-            logger.warning("Could not join group of %r: %s", self.channel, error)
+            logger.warning("Could not join the group of %r: %s", self.channel, error)
             self.joined_at = None
             return False
         self.joined_at = self.loop.time()
         return True
 
-    async def _relay(self, layer) -> None:
+    async def _relay(self) -> None:
         delay_secs = 0.1
         while True:
             try:
-                message = await layer.receive(self.relay_name)
+                event = await self.subscription.receive()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -102,34 +102,24 @@ class ChannelFanout:
                 delay_secs = min(delay_secs * 2, LAYER_RETRY_MAX_SECS)
                 continue
             delay_secs = 0.1
-            await self.dispatch(message)
+            if event is not None:
+                self.dispatch(event)
 
-    async def dispatch(self, message: dict) -> None:
-        """Hand one event to every local socket, in arrival order for each."""
-        for socket in list(self.sockets):
-            if socket.delivery_lock.locked():
-                # Busy (connecting, or filling a gap): queue behind its lock (FIFO) so
-                # one slow socket never holds up the others.
-                queued = self.loop.create_task(self._deliver(socket, message))
-                self.queued.add(queued)
-                queued.add_done_callback(self.queued.discard)
-            else:
-                await self._deliver(socket, message)
-
-    async def _deliver(self, socket: LocalSocket, message: dict) -> None:
-        """One socket's delivery; its failure (say, it closed mid-send) is its own, never the relay's."""
-        try:
-            await socket.live_event(message)
-        except Exception:
-            logger.exception("Delivering seq %s to a socket on %r failed.", message.get("seq"), self.channel)
+    def dispatch(self, event: LiveEvent) -> None:
+        """Offer one event to every local socket; one socket's failure is its own."""
+        # A copy: a socket found too slow leaves the set while we go through it.
+        for socket in tuple(self.sockets):
+            try:
+                socket.offer(event)
+            except Exception:
+                logger.exception("Offering seq %s to a socket on %r failed.", event.seq, self.channel)
 
     async def _check_forever(self) -> None:
-        layer = get_channel_layer()
         while True:
             await asyncio.sleep(realtime_setting("SEQ_CHECK_INTERVAL_SECS"))
             if self.joined_at is None or self.loop.time() - self.joined_at > GROUP_REJOIN_SECS:
-                await self._join(layer)
-            sockets = list(self.sockets)
+                await self._join()
+            sockets = tuple(self.sockets)
             user_pks = {socket.user_pk for socket in sockets if socket.user_pk is not None}
             try:
                 committed_seq = await database_sync_to_async(current_seq)(self.channel)
@@ -137,9 +127,10 @@ class ChannelFanout:
             except Exception as error:
                 logger.warning("Could not read the seq of channel %r: %s", self.channel, error)
                 continue
+            now = self.loop.time()
             for socket in sockets:
                 try:
-                    await socket.check_in(committed_seq, accounts)
+                    socket.check_in(committed_seq, accounts, now)
                 except Exception:
                     logger.exception("Check-in of a socket on channel %r failed.", self.channel)
 
@@ -149,9 +140,10 @@ class ProcessFanout:
 
     def __init__(self) -> None:
         self._fanouts: dict[tuple[int, str], ChannelFanout] = {}
+        self._stopping: set[asyncio.Task] = set()
 
     async def add(self, socket: LocalSocket) -> None:
-        """Called when a socket subscribes; it receives every event published after this returns."""
+        """Called when a socket subscribes; it is offered every event published after this returns."""
         loop = asyncio.get_running_loop()
         key = (id(loop), socket.channel)
         fanout = self._fanouts.get(key)
@@ -162,17 +154,42 @@ class ProcessFanout:
         else:
             await fanout.ready.wait()  # another socket is starting it: wait until it has joined
         fanout.sockets.add(socket)
+        metrics.sockets_open.labels(socket.channel).inc()
 
-    async def remove(self, socket: LocalSocket) -> None:
-        """Called when a subscribed socket has gone; the last one out stops the channel's tasks."""
+    def remove(self, socket: LocalSocket) -> None:
+        """
+        Called when a subscribed socket is closing or gone, whatever closed it; safe to
+        call more than once. The last socket out of a channel stops its tasks.
+        """
         key = (id(asyncio.get_running_loop()), socket.channel)
         fanout = self._fanouts.get(key)
-        if fanout is None:
+        if fanout is None or socket not in fanout.sockets:
             return
         fanout.sockets.discard(socket)
-        if not fanout.sockets:
+        metrics.sockets_open.labels(socket.channel).dec()
+        if not fanout.sockets and fanout.ready.is_set():
             del self._fanouts[key]
-            await fanout.stop()
+            stopping = fanout.loop.create_task(fanout.stop())
+            self._stopping.add(stopping)
+            stopping.add_done_callback(self._stopping.discard)
+
+    def socket_counts(self) -> Counter[str]:
+        """Sockets per channel in this process."""
+        counts: Counter[str] = Counter()
+        for fanout in self._fanouts.values():
+            if fanout.sockets:
+                counts[fanout.channel] += len(fanout.sockets)
+        return counts
+
+    def sockets(self) -> list[LocalSocket]:
+        """Every socket of this process (of the running event loop's fanouts)."""
+        loop_id = id(asyncio.get_running_loop())
+        return [
+            socket
+            for (key_loop, _), fanout in self._fanouts.items()
+            if key_loop == loop_id
+            for socket in fanout.sockets
+        ]
 
 
 process_fanout = ProcessFanout()

@@ -15,7 +15,12 @@ from django.db import models
 from rest_framework.utils.encoders import JSONEncoder
 
 from . import audience
+from .conf import realtime_setting
 from .registry import LiveModel
+
+
+class FrameTooLarge(ValueError):
+    """A custom event whose frame would exceed REALTIME["MAX_FRAME_BYTES"]."""
 
 
 def utc_timestamp() -> str:
@@ -23,6 +28,7 @@ def utc_timestamp() -> str:
 
 
 def encode(frame: dict[str, Any]) -> str:
+    """Compact JSON; ASCII only (json.dumps escapes the rest), so len() is the size in bytes."""
     return json.dumps(frame, cls=JSONEncoder, separators=(",", ":"))
 
 
@@ -58,7 +64,13 @@ def model_event_renderings(
     ``updated`` (saw it, still does), ``created`` (it came into view), ``deleted``
     with ``{"id": pk}`` (it left view, or is gone). A rendering identical to the
     public one is left out: sockets fall back to the public rendering.
+
+    A rendering larger than REALTIME["MAX_FRAME_BYTES"] goes out as ``{"id": pk}``
+    with ``"truncated": true``: the client refetches that object over REST. One huge
+    object thus never exceeds a server's frame limit or stalls a channel, and its seq
+    counts like any other.
     """
+    max_frame_bytes = realtime_setting("MAX_FRAME_BYTES")
     envelope = {"model": live_model.channel, "channel": live_model.channel, "timestamp": timestamp, "seq": seq}
     renderings: dict[str, str] = {}
     for audience_key in sorted(visible_before | visible_after):
@@ -67,7 +79,10 @@ def model_event_renderings(
             data = _serialize(live_model, instance, audience_key)
         else:
             action, data = "deleted", {"id": pk}
-        renderings[audience_key] = encode({"type": action, **envelope, "data": data})
+        text = encode({"type": action, **envelope, "data": data})
+        if len(text) > max_frame_bytes:
+            text = encode({"type": action, **envelope, "data": {"id": pk}, "truncated": True})
+        renderings[audience_key] = text
     public = renderings.get(audience.PUBLIC)
     if public is not None:
         renderings = {key: text for key, text in renderings.items() if key == audience.PUBLIC or text != public}
@@ -75,9 +90,19 @@ def model_event_renderings(
 
 
 def custom_event_renderings(channel: str, event: str, data: Any, seq: int, timestamp: str) -> dict[str, str]:
-    """A custom event (broadcast_custom, broadcast_to_all_channels) goes to every reader alike."""
-    frame = {"type": event, "channel": channel, "timestamp": timestamp, "seq": seq, "data": data}
-    return {audience.PUBLIC: encode(frame)}
+    """
+    A custom event (broadcast_custom, broadcast_to_all_channels) goes to every reader
+    alike. It has no object to refetch, so one over REALTIME["MAX_FRAME_BYTES"] is
+    refused (FrameTooLarge) and its transaction's seq and history row roll back with it.
+    """
+    text = encode({"type": event, "channel": channel, "timestamp": timestamp, "seq": seq, "data": data})
+    max_frame_bytes = realtime_setting("MAX_FRAME_BYTES")
+    if len(text) > max_frame_bytes:
+        raise FrameTooLarge(
+            f"Custom event {event!r} on {channel!r} is {len(text)} bytes encoded; "
+            f'REALTIME["MAX_FRAME_BYTES"] is {max_frame_bytes}.'
+        )
+    return {audience.PUBLIC: text}
 
 
 def sync_frame(channel: str, seq: int) -> str:

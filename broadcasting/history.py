@@ -9,55 +9,54 @@ pruned every REALTIME["PRUNE_EVERY_EVENTS"] events and by `manage.py prune_histo
 A client asking for pruned events gets ``reset``.
 """
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from .conf import realtime_setting
+from .events import LiveEvent
 from .models import ChannelEvent
 
 
-@dataclass(frozen=True)
-class HistoricEvent:
-    seq: int
-    renderings: dict[str, str]
-    exclude_client: str | None
-
-
-def record(channel: str, seq: int, renderings: dict[str, str], exclude_client: str | None, using: str) -> None:
+def record(event: LiveEvent, using: str) -> None:
     """Write an event to the log; call inside the transaction that took its seq."""
     ChannelEvent.objects.using(using).create(
-        channel=channel, seq=seq, renderings=renderings, exclude_client=exclude_client or ""
+        channel=event.channel,
+        seq=event.seq,
+        renderings=dict(event.renderings),
+        exclude_client=event.exclude_client or "",
     )
 
 
-def rewrite(channel: str, seq: int, renderings: dict[str, str], exclude_client: str | None, using: str) -> None:
+def rewrite(event: LiveEvent, using: str) -> None:
     """Replace a logged event's renderings (a later save of the same object, same transaction)."""
-    ChannelEvent.objects.using(using).filter(channel=channel, seq=seq).update(
-        renderings=renderings, exclude_client=exclude_client or ""
+    ChannelEvent.objects.using(using).filter(channel=event.channel, seq=event.seq).update(
+        renderings=dict(event.renderings), exclude_client=event.exclude_client or ""
     )
 
 
-def events_between(
-    channel: str, after_seq: int, upto_seq: int, using: str = DEFAULT_DB_ALIAS
-) -> list[HistoricEvent] | None:
+def events_page(
+    channel: str, after_seq: int, upto_seq: int, limit: int, using: str = DEFAULT_DB_ALIAS
+) -> list[LiveEvent] | None:
     """
-    Every event with after_seq < seq <= upto_seq, in order; None when the log no longer
-    holds all of them (pruned), so the caller must send ``reset`` instead.
+    The first ``limit`` events with after_seq < seq <= upto_seq, in order; None when
+    the log no longer holds them all (pruned), so the caller must send ``reset``.
+    Readers page through a long stretch with this, so memory stays bounded by
+    ``limit`` however much history a client asks for.
     """
     if upto_seq <= after_seq:
         return []
+    wanted = min(limit, upto_seq - after_seq)
     rows = list(
         ChannelEvent.objects.using(using)
-        .filter(channel=channel, seq__gt=after_seq, seq__lte=upto_seq)
+        .filter(channel=channel, seq__gt=after_seq, seq__lte=after_seq + wanted)
         .order_by("seq")
         .values_list("seq", "renderings", "exclude_client")
     )
-    if len(rows) != upto_seq - after_seq:
+    if len(rows) != wanted:
         return None
-    return [HistoricEvent(seq, renderings, exclude_client or None) for seq, renderings, exclude_client in rows]
+    return [LiveEvent(channel, seq, renderings, exclude_client or None) for seq, renderings, exclude_client in rows]
 
 
 def prune(channel: str, latest_seq: int, using: str = DEFAULT_DB_ALIAS) -> int:

@@ -23,3 +23,6 @@ gap_repairs = Counter(
     "realtime_gap_repairs_total", "Times a socket filled missed events from the history.", ["channel"]
 )
 resets_sent = Counter("realtime_resets_total", "reset frames sent (replay impossible).", ["channel"])
+slow_consumers = Counter(
+    "realtime_slow_consumers_total", "Sockets closed with 4408 for not reading fast enough.", ["channel"]
+)

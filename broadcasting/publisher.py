@@ -1,5 +1,5 @@
 """
-The one module that sends to the channel layer (fanout.py is the receiving end).
+The public API for announcing events: the seed guide's broadcast_* functions.
 
 Application code announces changes with the seed guide's names; each call takes its
 seq in the current transaction and sends only after it commits::
@@ -12,70 +12,24 @@ seq in the current transaction and sends only after it commits::
                                          "message": "Server will restart in 5 minutes"})
 
 Model saves and deletes need no call at all: signals.py queues them. One should
-always use these on-commit functions; ``send_event_rollback_unsafe`` sends at once,
-whatever later happens to the transaction, and exists for the commit queue alone.
-
-A failing layer (Redis down, frozen or full) never fails the write: the send is
-bounded by REALTIME["PUBLISH_TIMEOUT_SECS"], and errors are logged, not raised.
+always use these on-commit functions; transport.send_event_rollback_unsafe sends at
+once, whatever later happens to the transaction, and exists for the commit queue alone.
+A failing layer never fails the write (see transport.py).
 """
 
-import asyncio
-import logging
 import re
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import DEFAULT_DB_ALIAS, models, router
 
-from . import audience, commit_queue, metrics
-from .conf import realtime_setting
+from . import audience, commit_queue
 from .registry import LiveModel, live_models
-
-logger = logging.getLogger(__name__)
-
-# The group message type every consumer handles (consumers.LiveChannelConsumer.live_event).
-LIVE_EVENT_MESSAGE_TYPE = "live.event"
+from .transport import send_event_rollback_unsafe
 
 CUSTOM_EVENT_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 RESERVED_EVENT_TYPES = frozenset(
     {"connection", "created", "updated", "deleted", "pong", "stats", "reset", "error", "sync"}
 )
-
-
-def group_name(channel: str) -> str:
-    """The Channels group whose members are the sockets subscribed to ``channel``."""
-    return f"live.{channel}"
-
-
-def send_event_rollback_unsafe(
-    channel: str, seq: int, renderings: dict[str, str], exclude_client: str | None = None
-) -> bool:
-    """
-    Send an already-rendered event to the channel's group now. Returns whether the layer
-    took it. Unsafe: called inside a transaction that later rolls back, the event is
-    out anyway; use the broadcast_* functions instead.
-    """
-    message = {
-        "type": LIVE_EVENT_MESSAGE_TYPE,
-        "channel": channel,
-        "seq": seq,
-        "renderings": renderings,
-        "exclude_client": exclude_client,
-    }
-    try:
-        async_to_sync(_group_send)(group_name(channel), message)
-    except Exception:
-        logger.exception("Could not publish seq %s on channel %r; sockets get it from the history.", seq, channel)
-        metrics.publish_failures.labels(channel).inc()
-        return False
-    metrics.events_published.labels(channel).inc()
-    return True
-
-
-async def _group_send(group: str, message: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    await asyncio.wait_for(layer.group_send(group, message), timeout=realtime_setting("PUBLISH_TIMEOUT_SECS"))
 
 
 def _live_model_of(instance: models.Model) -> LiveModel:

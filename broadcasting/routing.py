@@ -12,6 +12,7 @@ from django.urls import re_path
 
 from .conf import realtime_setting
 from .consumers import LiveChannelConsumer
+from .outbox import RecordServerSend
 from .socket_auth import TokenAuthMiddleware
 
 websocket_urlpatterns = [
@@ -41,7 +42,9 @@ def allowed_origins() -> list[str]:
     return hosts + list(realtime_setting("ALLOWED_ORIGINS"))
 
 
-websocket_application = BrowserOriginValidator(
-    AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
-    allowed_origins(),
+websocket_application = RecordServerSend(
+    BrowserOriginValidator(
+        AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))),
+        allowed_origins(),
+    )
 )

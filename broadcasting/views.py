@@ -2,8 +2,8 @@
 
 from django.http import HttpRequest, JsonResponse
 
-from .presence import presence
+from .socket_counts import socket_counts
 
 
 async def stats_view(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(await presence.stats())
+    return JsonResponse(await socket_counts.stats())

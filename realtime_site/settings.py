@@ -164,6 +164,14 @@ REALTIME = {
     # Frames a client may send (ping, get_stats): a steady rate and a burst; beyond, 4429.
     "CLIENT_FRAMES_PER_SEC": env.float("REALTIME_CLIENT_FRAMES_PER_SEC", default=10.0),
     "CLIENT_FRAME_BURST": env.int("REALTIME_CLIENT_FRAME_BURST", default=30),
+    # No frame sent is larger: a bigger event goes out as {"id": …} with "truncated": true.
+    "MAX_FRAME_BYTES": env.int("REALTIME_MAX_FRAME_BYTES", default=256 * 1024),
+    # A socket is closed 4408 (slow_consumer) past this many bytes waiting to be sent,
+    # or when one send has waited this long on the server.
+    "OUTBOX_MAX_BYTES": env.int("REALTIME_OUTBOX_MAX_BYTES", default=4 * 1024 * 1024),
+    "SEND_TIMEOUT_SECS": env.float("REALTIME_SEND_TIMEOUT_SECS", default=10.0),
+    # Replays and gap repairs read the history this many events at a time.
+    "REPLAY_PAGE_EVENTS": env.int("REALTIME_REPLAY_PAGE_EVENTS", default=50),
 }
 
 # --- REST -----------------------------------------------------------------------------

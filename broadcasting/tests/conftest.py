@@ -12,7 +12,7 @@ from channels.layers import channel_layers, get_channel_layer
 from django.db import connections
 
 from broadcasting import audience
-from broadcasting.publisher import group_name
+from broadcasting.transport import group_name
 from testing.protocol import assert_frame_shape
 
 

@@ -13,8 +13,11 @@ from django.test import Client, override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from broadcasting import no_broadcast
+from broadcasting import history, metrics, no_broadcast
+from broadcasting.consumers import LiveChannelConsumer
+from broadcasting.fanout import process_fanout
 from broadcasting.sequence import current_seq
+from broadcasting.socket_counts import socket_counts
 from posts.models import Post
 from realtime_site.asgi import application
 from testing.protocol import assert_frame_shape
@@ -157,6 +160,8 @@ async def test_ping_gets_pong_and_get_stats_counts_sockets():
         ({"text_data": "[1, 2]"}, "bad_request"),
         ({"text_data": '{"no_type": 1}'}, "bad_request"),
         ({"text_data": '{"type": "dance"}'}, "unknown_type"),
+        ({"text_data": "[" * 100_000 + "]" * 100_000}, "bad_json"),  # RecursionError in json.loads
+        ({"text_data": '{"type": "ping", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"}, "bad_json"),
     ],
 )
 async def test_malformed_frames_get_an_error_and_the_socket_lives(raw, error_code):
@@ -308,4 +313,82 @@ async def test_a_demoted_staff_socket_stops_seeing_staff_fields():
     await sync_to_async(User.objects.create_user)("someone@example.com", name="Someone")
     frame = await socket.recv("created")
     assert set(frame["data"]) == {"id", "name", "is_active", "created_at"}
+    await socket.close()
+
+
+async def test_frames_sent_after_a_4429_close_get_nothing_and_leave_no_socket_behind():
+    with override_settings(REALTIME={"CLIENT_FRAMES_PER_SEC": 0.001, "CLIENT_FRAME_BURST": 1}):
+        socket = await open_socket("/ws/posts")
+        await socket.recv("connection")
+        for _ in range(5):
+            await socket.send({"type": "ping"})
+        assert (await socket.recv("pong"))["type"] == "pong"
+        assert (await socket.recv("error"))["code"] == "rate_limited"
+        assert await socket.communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4429}
+        assert await socket.communicator.receive_nothing(timeout=0.3)
+        assert process_fanout.socket_counts() == {}
+        assert (await socket_counts.stats())["total_connections"] == 0
+        await socket.close()
+
+
+async def test_a_consumer_that_crashes_leaves_no_ghost_in_fanout_stats_or_metrics(monkeypatch):
+    async def crash(self, content):
+        raise RuntimeError("a bug in a handler")
+
+    sockets_before = metrics.sockets_open.labels("posts")._value.get()
+    monkeypatch.setattr(LiveChannelConsumer, "client_ping", crash)
+    socket = await open_socket("/ws/posts")
+    await socket.recv("connection")
+    assert process_fanout.socket_counts() == {"posts": 1}
+    await socket.send({"type": "ping"})
+    with pytest.raises(RuntimeError, match="a bug in a handler"):
+        await socket.communicator.receive_output(timeout=3)
+    assert process_fanout.socket_counts() == {}
+    assert (await socket_counts.stats())["total_connections"] == 0
+    assert metrics.sockets_open.labels("posts")._value.get() == sockets_before
+
+
+def write_post(title: str, body: str = "", published: bool = True) -> Post:
+    author, _ = User.objects.get_or_create(email="author@example.com", defaults={"name": "author"})
+    return Post.objects.create(title=title, body=body, author=author, published=published)
+
+
+@override_settings(REALTIME={"MAX_FRAME_BYTES": 2000})
+async def test_an_event_over_the_frame_limit_arrives_truncated_and_the_channel_keeps_flowing():
+    socket = await open_socket("/ws/posts")
+    await socket.recv("connection")
+    big = await sync_to_async(write_post)("big", body="x" * 5000)
+    truncated = await socket.recv("created")
+    assert truncated["truncated"] is True and truncated["data"] == {"id": big.pk}
+    await sync_to_async(write_post)("small")
+    small = await socket.recv("created")
+    assert small["data"]["title"] == "small" and "truncated" not in small
+    assert small["seq"] == truncated["seq"] + 1
+    await socket.close()
+
+    resumed = await open_socket("/ws/posts?since=0")
+    await resumed.recv("connection")
+    assert (await resumed.recv("created"))["truncated"] is True
+    assert (await resumed.recv("created"))["data"]["title"] == "small"
+    await resumed.close()
+
+
+async def test_a_replay_reads_the_history_in_pages(monkeypatch):
+    for number in range(7):
+        await sync_to_async(write_post)(f"post {number}")
+    pages = []
+    read_page = history.events_page
+
+    def spy(*args, **kwargs):
+        page = read_page(*args, **kwargs)
+        pages.append(len(page))
+        return page
+
+    monkeypatch.setattr(history, "events_page", spy)
+    with override_settings(REALTIME={"REPLAY_PAGE_EVENTS": 2}):
+        socket = await open_socket("/ws/posts?since=0")
+        await socket.recv("connection")
+        titles = [(await socket.recv("created"))["data"]["title"] for _ in range(7)]
+    assert titles == [f"post {number}" for number in range(7)]
+    assert pages == [2, 2, 2, 1]
     await socket.close()

@@ -29,9 +29,16 @@ def kept_seqs() -> list[int]:
 
 def test_each_committed_event_is_in_the_history_with_its_renderings():
     write_posts(2)
-    events = history.events_between("posts", 0, 2)
+    events = history.events_page("posts", 0, 2, limit=100)
     assert [event.seq for event in events] == [1, 2]
     assert '"type":"created"' in events[0].renderings["public"]
+
+
+def test_history_is_read_in_pages_of_at_most_the_limit():
+    write_posts(5)
+    assert [event.seq for event in history.events_page("posts", 0, 5, limit=2)] == [1, 2]
+    assert [event.seq for event in history.events_page("posts", 4, 5, limit=2)] == [5]
+    assert history.events_page("posts", 5, 5, limit=2) == []
 
 
 def test_a_rolled_back_change_leaves_no_history():

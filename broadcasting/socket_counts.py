@@ -1,11 +1,13 @@
 """
-How many sockets each channel has, counted across every server process.
+How many sockets each channel has, counted across every server process (the seed's
+``get_stats`` and ``/ws/stats``). Counting sockets, not who is behind them.
 
-Each process counts its own sockets. Without Redis that count is the answer (one
-process). With REDIS_URL, every process mirrors its counts into a Redis hash of its
-own that expires after REALTIME["PRESENCE_TTL_SECS"] unless refreshed; stats add up
-every live hash, so a process that dies without cleaning up drops out by itself.
-A Redis outage degrades stats to this process's counts; it never breaks a socket.
+Each process's counts are its fanout's membership (fanout.py). Without Redis that is
+the answer (one process). With REDIS_URL, every process mirrors its counts into a
+Redis hash of its own that expires after REALTIME["PRESENCE_TTL_SECS"] unless
+refreshed every REALTIME["PRESENCE_REFRESH_SECS"]; stats add up every live hash, so a
+process that dies without cleaning up drops out by itself. A Redis outage degrades
+stats to this process's counts; it never breaks a socket.
 """
 
 import asyncio
@@ -13,11 +15,13 @@ import logging
 import uuid
 import weakref
 from collections import Counter
+from collections.abc import Callable
 
 import redis.asyncio as aioredis
 from django.conf import settings
 
 from .conf import realtime_setting
+from .fanout import process_fanout
 
 logger = logging.getLogger(__name__)
 
@@ -25,39 +29,36 @@ PROCESS_ID = uuid.uuid4().hex
 
 
 def _key_prefix() -> str:
-    return f"{settings.REDIS_KEY_PREFIX}:presence:"
+    return f"{settings.REDIS_KEY_PREFIX}:socket_counts:"
 
 
-class Presence:
+class SocketCounts:
     """The socket counts of this process, and the sum over all processes."""
 
-    def __init__(self) -> None:
-        self.local_counts: Counter[str] = Counter()
+    def __init__(self, local_counts: Callable[[], Counter[str]] = process_fanout.socket_counts) -> None:
+        self.local_counts = local_counts
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
             weakref.WeakKeyDictionary()
         )
         self._refreshers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = (
             weakref.WeakKeyDictionary()
         )
+        self._mirroring: set[asyncio.Task] = set()
 
-    async def joined(self, channel: str) -> None:
-        """Called when a socket has subscribed to ``channel``."""
-        self.local_counts[channel] += 1
+    def changed(self) -> None:
+        """Called when a socket has joined or left the fanout: mirror the counts soon."""
+        if not settings.REDIS_URL:
+            return
         self._ensure_refresher()
-        await self._mirror()
-
-    async def left(self, channel: str) -> None:
-        """Called when a subscribed socket has gone."""
-        self.local_counts[channel] -= 1
-        if self.local_counts[channel] <= 0:
-            del self.local_counts[channel]
-        await self._mirror()
+        task = asyncio.get_running_loop().create_task(self.mirror())
+        self._mirroring.add(task)
+        task.add_done_callback(self._mirroring.discard)
 
     async def stats(self) -> dict:
         """The seed's stats body: channels with sockets, and the totals."""
         counts = await self._shared_counts() if settings.REDIS_URL else None
         if counts is None:
-            counts = Counter(self.local_counts)
+            counts = self.local_counts()
         channels = {channel: count for channel, count in sorted(counts.items()) if count > 0}
         return {
             "total_channels": len(channels),
@@ -73,19 +74,21 @@ class Presence:
             self._clients[loop] = client
         return client
 
-    async def _mirror(self) -> None:
+    async def mirror(self) -> None:
+        """Write this process's counts to its Redis hash (replacing what was there)."""
         if not settings.REDIS_URL:
             return
         key = _key_prefix() + PROCESS_ID
+        counts = self.local_counts()
         try:
             async with self._redis().pipeline(transaction=True) as pipe:
                 pipe.delete(key)
-                if self.local_counts:
-                    pipe.hset(key, mapping=dict(self.local_counts))
+                if counts:
+                    pipe.hset(key, mapping=dict(counts))
                     pipe.expire(key, int(realtime_setting("PRESENCE_TTL_SECS")))
                 await pipe.execute()
         except Exception as error:  # Redis down: stats fall back to local counts
-            logger.warning("Could not mirror presence to Redis: %s", error)
+            logger.warning("Could not mirror socket counts to Redis: %s", error)
 
     async def _shared_counts(self) -> Counter[str] | None:
         try:
@@ -96,21 +99,19 @@ class Presence:
                     totals[channel.decode()] += int(count)
             return totals
         except Exception as error:
-            logger.warning("Could not read presence from Redis, counting this process only: %s", error)
+            logger.warning("Could not read socket counts from Redis, counting this process only: %s", error)
             return None
 
     def _ensure_refresher(self) -> None:
-        if not settings.REDIS_URL:
-            return
         loop = asyncio.get_running_loop()
         task = self._refreshers.get(loop)
         if task is None or task.done():
             self._refreshers[loop] = loop.create_task(self._refresh_forever())
 
     async def _refresh_forever(self) -> None:
-        while self.local_counts:
+        while self.local_counts():
             await asyncio.sleep(realtime_setting("PRESENCE_REFRESH_SECS"))
-            await self._mirror()
+            await self.mirror()
 
 
-presence = Presence()
+socket_counts = SocketCounts()

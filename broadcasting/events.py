@@ -1,0 +1,51 @@
+"""
+LiveEvent: one committed event of a channel, as one value from commit to socket.
+
+The commit queue makes it when the writer's transaction commits; the history stores
+and replays it; the transport carries it over the channel layer; the fanout hands it
+to every local socket, which picks the rendering for its user. Its renderings are
+already-encoded frames keyed by audience (see audience.py), so no socket ever runs a
+serializer or json.dumps.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from . import audience
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    channel: str
+    seq: int
+    renderings: Mapping[str, str]
+    exclude_client: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.renderings, MappingProxyType):
+            object.__setattr__(self, "renderings", MappingProxyType(dict(self.renderings)))
+
+    def rendering_for(self, audiences: tuple[str, ...], client_id: str | None) -> str | None:
+        """
+        The frame a socket of ``audiences`` and ``client_id`` gets, or None when the
+        event is not for it (not visible to it, or its own write): it then gets ``sync``.
+        """
+        if self.exclude_client is not None and self.exclude_client == client_id:
+            return None
+        return audience.pick_rendering(self.renderings, audiences)
+
+    def to_message(self, message_type: str) -> dict[str, Any]:
+        """The channel-layer message (plain types only: channels-redis packs it with msgpack)."""
+        return {
+            "type": message_type,
+            "channel": self.channel,
+            "seq": self.seq,
+            "renderings": dict(self.renderings),
+            "exclude_client": self.exclude_client,
+        }
+
+    @classmethod
+    def from_message(cls, message: Mapping[str, Any]) -> "LiveEvent":
+        return cls(message["channel"], message["seq"], message["renderings"], message.get("exclude_client"))

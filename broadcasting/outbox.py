@@ -1,0 +1,228 @@
+"""
+Outbox: what one socket still has to be sent, and the one task that sends it.
+
+Nothing upstream ever awaits a socket. The fanout, replay and the socket's own
+replies push already-encoded frames here (a deque append, no await), and one writer
+task per socket hands them to the ASGI server in order.
+
+A socket that cannot keep up is its own problem. Past REALTIME["OUTBOX_MAX_BYTES"]
+queued (counting what the server itself buffers for the socket where it does not
+push back, as daphne does), or when one send has been stuck for
+REALTIME["SEND_TIMEOUT_SECS"] (servers that push back, as uvicorn does), its queue is
+dropped, it gets an ``error`` frame ``slow_consumer`` if the server still takes one,
+and it is closed with 4408. The client resumes with ``since`` and loses nothing. Any
+other send failure is that socket's alone too: it is closed with 1011. Either way the
+``on_close`` hook runs at once, so the socket leaves the fanout before its close
+handshake is over, and nothing is sent after the close.
+"""
+
+import asyncio
+import functools
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from . import frames, metrics
+
+logger = logging.getLogger(__name__)
+
+CLOSE_SLOW_CONSUMER = 4408
+CLOSE_SEND_FAILED = 1011
+# A replay waits for room below this share of the limit before it queues its next page.
+REPLAY_ROOM_SHARE = 0.5
+REPLAY_ROOM_POLL_SECS = 0.02
+
+ServerSend = Callable[[dict[str, Any]], Awaitable[None]]
+
+# Where RecordServerSend leaves the ASGI server's own send in a socket's scope.
+SERVER_SEND_SCOPE_KEY = "realtime.server_send"
+
+
+class RecordServerSend:
+    """
+    ASGI middleware, outermost on the WebSocket side: keeps the server's own ``send``
+    in the scope, so an outbox writes frames straight to the server (no per-frame pass
+    through session and consumer wrappers, which add nothing to a websocket.send) and
+    can ask daphne how much it holds for the socket.
+    """
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        return await self.inner({**scope, SERVER_SEND_SCOPE_KEY: send}, receive, send)
+
+
+def server_backlog_probe(server_send: ServerSend) -> Callable[[], int] | None:
+    """
+    How many bytes the ASGI server holds for this socket, where the server never makes
+    a send wait: daphne writes every frame into its Twisted transport at once, so a
+    client that does not read grows that buffer instead of slowing the send. Servers
+    that make sends wait (uvicorn) need no probe: their stuck send is the signal.
+    """
+    protocol = server_send.args[0] if isinstance(server_send, functools.partial) and server_send.args else None
+    transport = getattr(protocol, "transport", None)
+    if transport is None or not hasattr(transport, "dataBuffer"):
+        return None
+    return lambda: len(transport.dataBuffer) + getattr(transport, "_tempDataLen", 0)
+
+
+class Outbox:
+    """The frames one socket has yet to be sent, written by one task, bounded."""
+
+    def __init__(
+        self,
+        server_send: ServerSend,
+        *,
+        channel_label: str,
+        max_bytes: int,
+        send_timeout_secs: float,
+        on_close: Callable[[int], None],
+    ) -> None:
+        self._server_send = server_send
+        self._server_backlog = server_backlog_probe(server_send)
+        self.channel_label = channel_label
+        self.max_bytes = max_bytes
+        self.send_timeout_secs = send_timeout_secs
+        self._on_close = on_close
+        self._frames: deque[str] = deque()
+        self.queued_bytes = 0
+        self.sending_since: float | None = None
+        self.close_code: int | None = None  # set once: no frame is queued after it
+        self._wakeup: asyncio.Future | None = None
+        self._writer: asyncio.Task | None = None
+        self._loop = asyncio.get_running_loop()
+
+    @property
+    def open(self) -> bool:
+        """Whether frames are still taken (False from the moment a close is decided)."""
+        return self.close_code is None
+
+    def start(self) -> None:
+        """Called once the socket is accepted: start the writer task."""
+        self._writer = self._loop.create_task(self._write_forever())
+
+    def push(self, text: str) -> bool:
+        """Queue one encoded frame; False when the socket is closing (or now too slow)."""
+        if self.close_code is not None:
+            return False
+        self._frames.append(text)
+        self.queued_bytes += len(text)
+        if self.backlog_bytes() > self.max_bytes:
+            self.close_slow("Too far behind: more than OUTBOX_MAX_BYTES waiting to be sent.")
+            return False
+        self._wake()
+        return True
+
+    def backlog_bytes(self) -> int:
+        """Bytes queued here plus, on servers that never push back, in the server's buffer."""
+        if self._server_backlog is None:
+            return self.queued_bytes
+        return self.queued_bytes + self._server_backlog()
+
+    def close(self, code: int, error: dict[str, Any] | None = None) -> None:
+        """Send ``error`` (if given) after the frames already queued, then close with ``code``."""
+        if self.close_code is not None:
+            return
+        if error is not None:
+            self.push(frames.encode(error))
+        self.close_code = code
+        self._on_close(code)
+        self._wake()
+
+    def close_slow(self, reason: str) -> None:
+        """Past the limit: drop the backlog, say ``slow_consumer`` if possible, close 4408."""
+        if self.close_code is not None:
+            return
+        logger.info("Closing a slow socket on %r (4408): %s", self.channel_label, reason)
+        metrics.slow_consumers.labels(self.channel_label).inc()
+        self._frames.clear()
+        self.queued_bytes = 0
+        self.close_code = CLOSE_SLOW_CONSUMER
+        self._on_close(CLOSE_SLOW_CONSUMER)
+        error = frames.encode({"type": "error", "code": "slow_consumer", "message": reason})
+        if self.sending_since is not None and self._writer is not None:
+            # The server is not taking frames: give up the stuck one; the close waits
+            # for the server, which lets it through as soon as the client reads.
+            self._writer.cancel()
+            self._writer = self._loop.create_task(self._send_close_only(CLOSE_SLOW_CONSUMER))
+            return
+        self._frames.append(error)
+        self._wake()
+
+    def stalled(self, now: float) -> bool:
+        """Whether one send has been waiting on the server for longer than SEND_TIMEOUT_SECS."""
+        return self.sending_since is not None and now - self.sending_since > self.send_timeout_secs
+
+    def has_replay_room(self) -> bool:
+        """Whether a replay may queue more: the backlog is under REPLAY_ROOM_SHARE of the limit."""
+        return self.backlog_bytes() <= self.max_bytes * REPLAY_ROOM_SHARE
+
+    async def wait_for_room(self) -> None:
+        """
+        Called by a replay when there is no room: wait until the backlog is back under
+        REPLAY_ROOM_SHARE of the limit. A client that reads nothing for
+        SEND_TIMEOUT_SECS meanwhile is too slow and is closed 4408.
+        """
+        backlog = self.backlog_bytes()
+        waited_since = self._loop.time()
+        while self.close_code is None and not self.has_replay_room():
+            await asyncio.sleep(REPLAY_ROOM_POLL_SECS)
+            now, before, backlog = self._loop.time(), backlog, self.backlog_bytes()
+            if backlog < before:
+                waited_since = now
+            elif now - waited_since > self.send_timeout_secs:
+                self.close_slow("Read nothing of a replay for SEND_TIMEOUT_SECS.")
+
+    def discard(self) -> None:
+        """Called when the socket is gone: drop everything and stop the writer."""
+        if self.close_code is None:
+            self.close_code = CLOSE_SEND_FAILED
+        self._frames.clear()
+        self.queued_bytes = 0
+        if self._writer is not None:
+            self._writer.cancel()
+            self._writer = None
+
+    def _wake(self) -> None:
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+
+    async def _write_forever(self) -> None:
+        frames_queue = self._frames
+        send = self._server_send
+        loop = self._loop
+        try:
+            while True:
+                while not frames_queue:
+                    if self.close_code is not None:
+                        await send({"type": "websocket.close", "code": self.close_code})
+                        return
+                    self._wakeup = loop.create_future()
+                    await self._wakeup
+                    self._wakeup = None
+                text = frames_queue.popleft()
+                self.queued_bytes -= len(text)
+                self.sending_since = loop.time()
+                await send({"type": "websocket.send", "text": text})
+                self.sending_since = None
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            logger.info(
+                "A send on %r failed (%s: %s); closing that socket.", self.channel_label, type(error).__name__, error
+            )
+            self._frames.clear()
+            self.queued_bytes = 0
+            if self.close_code is None:
+                self.close_code = CLOSE_SEND_FAILED
+                self._on_close(CLOSE_SEND_FAILED)
+                await self._send_close_only(CLOSE_SEND_FAILED)
+
+    async def _send_close_only(self, code: int) -> None:
+        try:
+            await self._server_send({"type": "websocket.close", "code": code})
+        except Exception as error:
+            logger.debug("Closing a socket on %r failed too: %s", self.channel_label, error)
