@@ -1,7 +1,9 @@
-"""System checks: a live model must not be able to change data silently."""
+"""System checks: a live model must not be able to change data silently, and the
+delivery limits must let a socket that reads hold at least two whole frames."""
 
 from django.core import checks
 
+from .conf import realtime_setting
 from .querysets import LiveQuerySet
 from .registry import live_models
 
@@ -23,3 +25,18 @@ def check_live_models_use_live_querysets(app_configs=None, **kwargs) -> list[che
                     )
                 )
     return errors
+
+
+@checks.register()
+def check_outbox_holds_two_frames(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    max_frame_bytes, outbox_max_bytes = realtime_setting("MAX_FRAME_BYTES"), realtime_setting("OUTBOX_MAX_BYTES")
+    if outbox_max_bytes >= 2 * max_frame_bytes:
+        return []
+    return [
+        checks.Error(
+            f'REALTIME["OUTBOX_MAX_BYTES"] ({outbox_max_bytes}) is less than twice REALTIME["MAX_FRAME_BYTES"] '
+            f"({max_frame_bytes}): one large event would close every socket as a slow consumer.",
+            hint="Raise OUTBOX_MAX_BYTES or lower MAX_FRAME_BYTES.",
+            id="broadcasting.E002",
+        )
+    ]

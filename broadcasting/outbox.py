@@ -54,6 +54,12 @@ class RecordServerSend:
         return await self.inner({**scope, SERVER_SEND_SCOPE_KEY: send}, receive, send)
 
 
+def _daphne_protocol(server_send: ServerSend) -> Any | None:
+    """daphne's protocol object behind its send (functools.partial(server.handle_reply, protocol))."""
+    protocol = server_send.args[0] if isinstance(server_send, functools.partial) and server_send.args else None
+    return protocol if hasattr(getattr(protocol, "transport", None), "dataBuffer") else None
+
+
 def server_backlog_probe(server_send: ServerSend) -> Callable[[], int] | None:
     """
     How many bytes the ASGI server holds for this socket, where the server never makes
@@ -61,10 +67,10 @@ def server_backlog_probe(server_send: ServerSend) -> Callable[[], int] | None:
     client that does not read grows that buffer instead of slowing the send. Servers
     that make sends wait (uvicorn) need no probe: their stuck send is the signal.
     """
-    protocol = server_send.args[0] if isinstance(server_send, functools.partial) and server_send.args else None
-    transport = getattr(protocol, "transport", None)
-    if transport is None or not hasattr(transport, "dataBuffer"):
+    protocol = _daphne_protocol(server_send)
+    if protocol is None:
         return None
+    transport = protocol.transport
     return lambda: len(transport.dataBuffer) + getattr(transport, "_tempDataLen", 0)
 
 
@@ -142,6 +148,11 @@ class Outbox:
         self.close_code = CLOSE_SLOW_CONSUMER
         self._on_close(CLOSE_SLOW_CONSUMER)
         error = frames.encode({"type": "error", "code": "slow_consumer", "message": reason})
+        protocol = _daphne_protocol(self._server_send)
+        if protocol is not None and hasattr(protocol, "closeHandshakeTimeout"):
+            # autobahn drops the connection 1 s after its close frame unless the client
+            # answers; a slow reader needs longer to read its way to the 4408.
+            protocol.closeHandshakeTimeout = self.send_timeout_secs
         if self.sending_since is not None and self._writer is not None:
             # The server is not taking frames: give up the stuck one; the close waits
             # for the server, which lets it through as soon as the client reads.

@@ -132,3 +132,34 @@ def test_ping_resolves_with_the_round_trip(js):
     )
     assert result["sent"] == [{"type": "ping"}]
     assert result["ms"] >= 25
+
+
+def test_a_truncated_event_is_refetched_over_rest_and_delivered_in_order(js):
+    result = js.evaluate(
+        """async () => {
+        const { LiveChannel } = await import("/static/broadcasting/realtime.js");
+        const fetched = [];
+        window.fetch = async (url) => {
+          fetched.push(new URL(url).pathname);
+          await tick(50);   // slower than the next event's arrival
+          if (String(url).includes("/3/")) return new Response("", { status: 404 });
+          return new Response(JSON.stringify({ id: 1, title: "whole", body: "x".repeat(10) }), { status: 200 });
+        };
+        const seen = [];
+        new LiveChannel("posts", { clientId: "t", onEvent: (e) => seen.push([e.seq, e.type, e.data, e.truncated ?? null]) }).open();
+        await tick();
+        const socket = openedSockets[0];
+        socket.emit(connection(5));
+        socket.emit({ ...event("created", 6, 1), truncated: true });
+        socket.emit({ ...event("updated", 7, 2), data: { id: 2, title: "small" } });
+        socket.emit({ ...event("updated", 8, 3), truncated: true });
+        await tick(300);
+        return { seen, fetched };
+    }"""
+    )
+    assert result["fetched"] == ["/api/posts/1/", "/api/posts/3/"]
+    assert result["seen"] == [
+        [6, "created", {"id": 1, "title": "whole", "body": "xxxxxxxxxx"}, None],
+        [7, "updated", {"id": 2, "title": "small"}, None],
+        [8, "deleted", {"id": 3}, None],
+    ]

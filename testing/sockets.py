@@ -1,8 +1,12 @@
 """A small WebSocket test client over the `websockets` library, checking every frame's shape."""
 
 import asyncio
+import base64
 import json
+import os
+import socket
 from typing import Any
+from urllib.parse import urlsplit
 
 import websockets
 
@@ -58,3 +62,67 @@ class Socket:
 
     async def __aexit__(self, *exc_info) -> None:
         await self.close()
+
+
+class StalledSocket:
+    """
+    A WebSocket client that stops reading after the handshake, as a frozen browser tab
+    or a hostile client would: a plain TCP socket with a small receive buffer that
+    nothing reads, so the server's frames pile up on the server's side, until
+    ``read_until_closed`` reads what the server sent.
+    """
+
+    def __init__(self, raw: socket.socket) -> None:
+        self.raw = raw
+
+    @classmethod
+    async def open(cls, url: str, receive_buffer_bytes: int = 4096) -> "StalledSocket":
+        return await asyncio.to_thread(cls._open, url, receive_buffer_bytes)
+
+    @classmethod
+    def _open(cls, url: str, receive_buffer_bytes: int) -> "StalledSocket":
+        parts = urlsplit(url)
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer_bytes)
+        raw.settimeout(RECV_TIMEOUT_SECS)
+        raw.connect((parts.hostname, parts.port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        raw.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        response = b""
+        while not response.endswith(b"\r\n\r\n"):  # byte by byte: leave every frame unread
+            response += raw.recv(1)
+        assert response.startswith(b"HTTP/1.1 101"), response
+        return cls(raw)
+
+    async def read_until_closed(self, timeout: float = 30.0) -> tuple[list[dict], int | None]:
+        """Read every frame the server sent, up to its close; (frames, close code, or None if dropped)."""
+        self.raw.setblocking(False)
+        reader, _ = await asyncio.open_connection(sock=self.raw, limit=2**24)
+        frames: list[dict] = []
+        message = b""
+        try:
+            while True:
+                head = await asyncio.wait_for(reader.readexactly(2), timeout)
+                opcode, length = head[0] & 0x0F, head[1] & 0x7F
+                if length == 126:
+                    length = int.from_bytes(await reader.readexactly(2), "big")
+                elif length == 127:
+                    length = int.from_bytes(await reader.readexactly(8), "big")
+                payload = await reader.readexactly(length)
+                if opcode == 0x8:
+                    return frames, int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                if opcode in (0x0, 0x1):  # pings (0x9) are left unanswered, as a frozen client would
+                    message += payload
+                    if head[0] & 0x80:
+                        frames.append(json.loads(message))
+                        message = b""
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return frames, None
+
+    def abort(self) -> None:
+        self.raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        self.raw.close()

@@ -165,3 +165,12 @@ def test_servers_that_push_back_need_no_probe():
         return None
 
     assert server_backlog_probe(send) is None
+
+
+def test_an_outbox_smaller_than_two_frames_is_a_configuration_error(settings):
+    from broadcasting.checks import check_outbox_holds_two_frames
+
+    settings.REALTIME = {"MAX_FRAME_BYTES": 300_000, "OUTBOX_MAX_BYTES": 400_000}
+    assert [error.id for error in check_outbox_holds_two_frames()] == ["broadcasting.E002"]
+    settings.REALTIME = {}
+    assert check_outbox_holds_two_frames() == []

@@ -5,7 +5,9 @@
  * that never misses an event: it resumes with ?since= after every reconnect, checks
  * that seqs never jump, reconnects with jittered exponential backoff (first retry
  * within 1 s, capped at 30 s), pings to notice a dead connection, and refetches when
- * the server says `reset`.
+ * the server says `reset`. An event too large for one frame arrives as
+ * `{"data": {"id": …}, "truncated": true}`: the client fetches that object over REST
+ * (options.objectUrl) and hands onEvent the whole object, still in seq order.
  *
  *   import { connect, fetchSnapshot, applyEvent } from "/static/broadcasting/realtime.js";
  *
@@ -93,6 +95,9 @@ export class LiveChannel {
    *   heartbeatSecs       ping after this long without a frame (default 25)
    *   heartbeatTimeoutSecs  declare the connection dead this long after an unanswered ping (default 10)
    *   maxBackoffSecs      cap of the reconnect delay (default 30)
+   *   objectUrl(event)    where to GET the object of a truncated event
+   *                       (default /api/<channel>/<id>/)
+   *   fetchHeaders        headers for that GET (say, Authorization for token clients)
    */
   constructor(channel, options = {}) {
     this.channel = channel;
@@ -106,6 +111,9 @@ export class LiveChannel {
     this.heartbeatMs = (options.heartbeatSecs ?? 25) * 1000;
     this.heartbeatTimeoutMs = (options.heartbeatTimeoutSecs ?? 10) * 1000;
     this.maxBackoffMs = (options.maxBackoffSecs ?? 30) * 1000;
+    this.objectUrl = options.objectUrl ?? ((event) => `/api/${channel}/${encodeURIComponent(event.data.id)}/`);
+    this.fetchHeaders = options.fetchHeaders ?? {};
+    this.delivering = null; // the chain of events waiting behind a refetch, if any
 
     this.status = "closed";
     this.lastSeq = null; // the last seq applied; null until the first connection
@@ -214,7 +222,43 @@ export class LiveChannel {
       return;
     }
     this.lastSeq = frame.seq;
-    this.onEvent(frame);
+    this.#deliver(frame);
+  }
+
+  /** Hand an event to onEvent: at once, or after the refetches of earlier truncated events. */
+  #deliver(frame) {
+    const truncated = frame.truncated === true && (frame.type === "created" || frame.type === "updated");
+    if (!truncated && !this.delivering) {
+      this.onEvent(frame);
+      return;
+    }
+    const step = (this.delivering ?? Promise.resolve()).then(async () =>
+      this.onEvent(truncated ? await this.#refetch(frame) : frame),
+    );
+    this.delivering = step;
+    step.finally(() => {
+      if (this.delivering === step) this.delivering = null;
+    });
+  }
+
+  /**
+   * The whole object of a truncated event, fetched over REST. Gone (404) means it was
+   * deleted since: the event is delivered as `deleted`. Any other failure delivers the
+   * event as it came (`truncated: true`, data holding only the id).
+   */
+  async #refetch(frame) {
+    try {
+      const response = await fetch(new URL(this.objectUrl(frame), location.href), {
+        credentials: "same-origin",
+        headers: this.fetchHeaders,
+      });
+      const { truncated, ...whole } = frame;
+      if (response.status === 404) return { ...whole, type: "deleted", data: { id: frame.data.id } };
+      if (!response.ok) return frame;
+      return { ...whole, data: await response.json() };
+    } catch {
+      return frame;
+    }
   }
 
   async #reset(frame) {
