@@ -146,7 +146,8 @@ def test_a_truncated_event_is_refetched_over_rest_and_delivered_in_order(js):
           return new Response(JSON.stringify({ id: 1, title: "whole", body: "x".repeat(10) }), { status: 200 });
         };
         const seen = [];
-        new LiveChannel("posts", { clientId: "t", onEvent: (e) => seen.push([e.seq, e.type, e.data, e.truncated ?? null]) }).open();
+        const onEvent = (e) => seen.push([e.seq, e.type, e.data, e.truncated ?? null]);
+        new LiveChannel("posts", { clientId: "t", onEvent }).open();
         await tick();
         const socket = openedSockets[0];
         socket.emit(connection(5));
