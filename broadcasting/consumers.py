@@ -106,7 +106,6 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             send_timeout_secs=realtime_setting("SEND_TIMEOUT_SECS"),
             on_close=self._on_outbox_close,
         )
-        self.outbox.start()
         self.feed = ChannelFeed(self.channel, self.outbox, client_id=self.client_id, audiences=self.audiences)
         # The fanout calls offer() per event: bind the feed's own, one call less per socket.
         self.offer = self.feed.offer

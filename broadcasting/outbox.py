@@ -1,9 +1,10 @@
 """
-Outbox: what one socket still has to be sent, and the one task that sends it.
+Outbox: what one socket still has to be sent, and how it gets to the server.
 
 Nothing upstream ever awaits a socket. The fanout, replay and the socket's own
-replies push already-encoded frames here (a deque append, no await), and one writer
-task per socket hands them to the ASGI server in order.
+replies push already-encoded frames here without awaiting anything; the outbox hands
+each to the ASGI server in order, and only a socket whose server pushes back gets a
+writer task and a queue (see Outbox).
 
 A socket that cannot keep up is its own problem. Past REALTIME["OUTBOX_MAX_BYTES"]
 queued (counting what the server itself buffers for the socket where it does not
@@ -74,8 +75,38 @@ def server_backlog_probe(server_send: ServerSend) -> Callable[[], int] | None:
     return lambda: len(transport.dataBuffer) + getattr(transport, "_tempDataLen", 0)
 
 
+async def _finish_started(coroutine, awaiting) -> None:
+    """
+    Run to completion a coroutine that was started by hand (``coroutine.send(None)``)
+    and is now waiting on ``awaiting``: what a Task would have done with it.
+    """
+    try:
+        while True:
+            if awaiting is None:
+                await asyncio.sleep(0)  # a bare yield: give the loop a turn
+            else:
+                # Take the future over from the started coroutine, as Task.__step does.
+                awaiting._asyncio_future_blocking = False
+                await awaiting
+            try:
+                awaiting = coroutine.send(None)
+            except StopIteration:
+                return
+    except BaseException:
+        coroutine.close()
+        raise
+
+
 class Outbox:
-    """The frames one socket has yet to be sent, written by one task, bounded."""
+    """
+    The frames one socket has yet to be sent, bounded.
+
+    A frame is handed to the server at once when nothing is waiting ahead of it: the
+    server's send is started right here and, on a server that is not pushing back, is
+    over before it would ever suspend, so the common case costs no task switch. When
+    the server does push back, the rest of that send, and every frame queued behind
+    it, is finished by one writer task, in order, until the queue is empty again.
+    """
 
     def __init__(
         self,
@@ -95,9 +126,9 @@ class Outbox:
         self._frames: deque[str] = deque()
         self.queued_bytes = 0
         self.sending_since: float | None = None
-        self.close_code: int | None = None  # set once: no frame is queued after it
-        self._wakeup: asyncio.Future | None = None
-        self._writer: asyncio.Task | None = None
+        self.close_code: int | None = None  # set once: no frame is taken after it
+        self._close_sent = False
+        self._writer: asyncio.Task | None = None  # only while the server pushes back or frames wait
         self._loop = asyncio.get_running_loop()
 
     @property
@@ -105,20 +136,21 @@ class Outbox:
         """Whether frames are still taken (False from the moment a close is decided)."""
         return self.close_code is None
 
-    def start(self) -> None:
-        """Called once the socket is accepted: start the writer task."""
-        self._writer = self._loop.create_task(self._write_forever())
-
     def push(self, text: str) -> bool:
-        """Queue one encoded frame; False when the socket is closing (or now too slow)."""
+        """Send or queue one encoded frame; False when the socket is closing (or now too slow)."""
         if self.close_code is not None:
             return False
+        if self._writer is None:
+            if self._server_backlog is not None and self._server_backlog() + len(text) > self.max_bytes:
+                self.close_slow("Too far behind: more than OUTBOX_MAX_BYTES waiting to be sent.")
+                return False
+            self._send_now(text)
+            return self.close_code is None
         self._frames.append(text)
         self.queued_bytes += len(text)
         if self.backlog_bytes() > self.max_bytes:
             self.close_slow("Too far behind: more than OUTBOX_MAX_BYTES waiting to be sent.")
             return False
-        self._wake()
         return True
 
     def backlog_bytes(self) -> int:
@@ -133,9 +165,12 @@ class Outbox:
             return
         if error is not None:
             self.push(frames.encode(error))
+            if self.close_code is not None:
+                return  # that push found the socket too slow: closed 4408 instead
         self.close_code = code
         self._on_close(code)
-        self._wake()
+        if self._writer is None:
+            self._writer = self._loop.create_task(self._drain())
 
     def close_slow(self, reason: str) -> None:
         """Past the limit: drop the backlog, say ``slow_consumer`` if possible, close 4408."""
@@ -147,20 +182,19 @@ class Outbox:
         self.queued_bytes = 0
         self.close_code = CLOSE_SLOW_CONSUMER
         self._on_close(CLOSE_SLOW_CONSUMER)
-        error = frames.encode({"type": "error", "code": "slow_consumer", "message": reason})
         protocol = _daphne_protocol(self._server_send)
         if protocol is not None and hasattr(protocol, "closeHandshakeTimeout"):
             # autobahn drops the connection 1 s after its close frame unless the client
             # answers; a slow reader needs longer to read its way to the 4408.
             protocol.closeHandshakeTimeout = self.send_timeout_secs
-        if self.sending_since is not None and self._writer is not None:
+        if self._writer is not None:
             # The server is not taking frames: give up the stuck one; the close waits
             # for the server, which lets it through as soon as the client reads.
             self._writer.cancel()
-            self._writer = self._loop.create_task(self._send_close_only(CLOSE_SLOW_CONSUMER))
+            self._writer = self._loop.create_task(self._send_close_only())
             return
-        self._frames.append(error)
-        self._wake()
+        self._frames.append(frames.encode({"type": "error", "code": "slow_consumer", "message": reason}))
+        self._writer = self._loop.create_task(self._drain())
 
     def stalled(self, now: float) -> bool:
         """Whether one send has been waiting on the server for longer than SEND_TIMEOUT_SECS."""
@@ -187,7 +221,7 @@ class Outbox:
                 self.close_slow("Read nothing of a replay for SEND_TIMEOUT_SECS.")
 
     def discard(self) -> None:
-        """Called when the socket is gone: drop everything and stop the writer."""
+        """Called when the socket is gone: drop everything and stop writing."""
         if self.close_code is None:
             self.close_code = CLOSE_SEND_FAILED
         self._frames.clear()
@@ -196,44 +230,59 @@ class Outbox:
             self._writer.cancel()
             self._writer = None
 
-    def _wake(self) -> None:
-        wakeup = self._wakeup
-        if wakeup is not None and not wakeup.done():
-            wakeup.set_result(None)
+    # --- Writing ----------------------------------------------------------------------
 
-    async def _write_forever(self) -> None:
-        frames_queue = self._frames
-        send = self._server_send
-        loop = self._loop
+    def _send_now(self, text: str) -> None:
+        send = self._server_send({"type": "websocket.send", "text": text})
         try:
-            while True:
-                while not frames_queue:
-                    if self.close_code is not None:
-                        await send({"type": "websocket.close", "code": self.close_code})
-                        return
-                    self._wakeup = loop.create_future()
-                    await self._wakeup
-                    self._wakeup = None
-                text = frames_queue.popleft()
+            awaiting = send.send(None)
+        except StopIteration:
+            return  # sent without waiting: the usual case
+        except Exception as error:
+            self._send_failed(error)
+            return
+        # The server pushes back: finish this send, then what queues behind it, in a task.
+        self.sending_since = self._loop.time()
+        self._writer = self._loop.create_task(self._drain(send, awaiting))
+
+    async def _drain(self, started_send=None, awaiting=None) -> None:
+        try:
+            if started_send is not None:
+                await _finish_started(started_send, awaiting)
+            while self._frames:
+                text = self._frames.popleft()
                 self.queued_bytes -= len(text)
-                self.sending_since = loop.time()
-                await send({"type": "websocket.send", "text": text})
-                self.sending_since = None
+                self.sending_since = self._loop.time()
+                await self._server_send({"type": "websocket.send", "text": text})
+            self.sending_since = None
+            if self.close_code is not None and not self._close_sent:
+                self._close_sent = True
+                await self._server_send({"type": "websocket.close", "code": self.close_code})
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            logger.info(
-                "A send on %r failed (%s: %s); closing that socket.", self.channel_label, type(error).__name__, error
-            )
-            self._frames.clear()
-            self.queued_bytes = 0
-            if self.close_code is None:
-                self.close_code = CLOSE_SEND_FAILED
-                self._on_close(CLOSE_SEND_FAILED)
-                await self._send_close_only(CLOSE_SEND_FAILED)
+            self._send_failed(error)
+        finally:
+            if self._writer is asyncio.current_task():
+                self._writer = None
 
-    async def _send_close_only(self, code: int) -> None:
+    def _send_failed(self, error: Exception) -> None:
+        logger.info(
+            "A send on %r failed (%s: %s); closing that socket.", self.channel_label, type(error).__name__, error
+        )
+        self._frames.clear()
+        self.queued_bytes = 0
+        self.sending_since = None
+        if self.close_code is None:
+            self.close_code = CLOSE_SEND_FAILED
+            self._on_close(CLOSE_SEND_FAILED)
+        self._writer = self._loop.create_task(self._send_close_only())
+
+    async def _send_close_only(self) -> None:
+        if self._close_sent:
+            return
+        self._close_sent = True
         try:
-            await self._server_send({"type": "websocket.close", "code": code})
+            await self._server_send({"type": "websocket.close", "code": self.close_code})
         except Exception as error:
             logger.debug("Closing a socket on %r failed too: %s", self.channel_label, error)

@@ -38,7 +38,6 @@ def make_outbox(server: FakeServer, closes: list[int], **limits) -> Outbox:
         send_timeout_secs=limits.get("send_timeout_secs", 5.0),
         on_close=closes.append,
     )
-    outbox.start()
     return outbox
 
 
@@ -47,26 +46,40 @@ async def settle() -> None:
         await asyncio.sleep(0)
 
 
-async def test_frames_go_out_in_order_through_one_writer():
+async def test_frames_go_out_at_once_while_the_server_takes_them():
     server, closes = FakeServer(), []
     outbox = make_outbox(server, closes)
     for number in range(5):
         assert outbox.push(f'{{"n":{number}}}')
-    await settle()
-    assert server.texts() == [f'{{"n":{number}}}' for number in range(5)]
+    assert server.texts() == [f'{{"n":{number}}}' for number in range(5)]  # no task, no wait
     assert outbox.queued_bytes == 0 and closes == []
 
 
-async def test_past_the_byte_limit_the_socket_is_told_slow_consumer_and_closed_4408():
+async def test_frames_wait_in_order_behind_a_send_the_server_holds_up():
+    server, closes = FakeServer(), []
+    outbox = make_outbox(server, closes)
+    server.hang = True
+    for number in range(4):
+        assert outbox.push(f'{{"n":{number}}}')
+    assert server.texts() == [] and outbox.queued_bytes == 3 * len('{"n":0}')
+    server.hang = False
+    server.released.set()
+    await settle()
+    assert server.texts() == [f'{{"n":{number}}}' for number in range(4)]
+    assert outbox.push('{"n":4}') and server.texts()[-1] == '{"n":4}'  # back to sending at once
+
+
+async def test_past_the_byte_limit_behind_a_held_send_the_socket_is_closed_4408():
     server, closes = FakeServer(), []
     outbox = make_outbox(server, closes, max_bytes=100)
-    assert outbox.push("x" * 60)
-    assert outbox.push("y" * 60) is False  # 120 queued before the writer ran > 100
+    server.hang = True
+    assert outbox.push("x" * 60)  # held up by the server
+    assert outbox.push("y" * 60)
+    assert outbox.push("z" * 60) is False  # 120 queued > 100
     assert closes == [CLOSE_SLOW_CONSUMER]
     assert outbox.push("later") is False
     await settle()
-    texts = server.texts()
-    assert len(texts) == 1 and json.loads(texts[0])["code"] == "slow_consumer"  # the backlog was dropped
+    assert server.texts() == []  # the backlog was dropped, the held frame given up
     assert server.closes() == [CLOSE_SLOW_CONSUMER]
 
 
@@ -145,19 +158,22 @@ class FakeDaphneProtocol:
         self.transport = FakeTwistedTransport()
 
 
-async def test_daphne_buffer_counts_towards_the_limit():
+async def test_daphne_buffer_counts_towards_the_limit_and_the_socket_is_told_why():
+    sent: list[dict] = []
+
     async def handle_reply(protocol, message) -> None:
-        return None
+        sent.append(message)
 
     send = functools.partial(handle_reply, FakeDaphneProtocol())
     assert server_backlog_probe(send)() == 500
     closes: list[int] = []
     outbox = Outbox(send, channel_label="posts", max_bytes=600, send_timeout_secs=5.0, on_close=closes.append)
-    outbox.start()
     assert outbox.push("x" * 50)
-    assert outbox.push("y" * 200) is False  # 500 held by daphne + 250 queued > 600
+    assert outbox.push("y" * 200) is False  # 500 held by daphne + 200 > 600
     assert closes == [CLOSE_SLOW_CONSUMER]
-    outbox.discard()
+    await settle()
+    assert [message["type"] for message in sent] == ["websocket.send", "websocket.send", "websocket.close"]
+    assert json.loads(sent[1]["text"])["code"] == "slow_consumer" and sent[2]["code"] == CLOSE_SLOW_CONSUMER
 
 
 def test_servers_that_push_back_need_no_probe():

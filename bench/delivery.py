@@ -1,0 +1,332 @@
+"""
+Delivery benchmark: N sockets on /ws/users, K sequential REST writes, one client.
+
+For each configuration it starts the server(s) on a fresh SQLite database, opens N
+WebSocket clients from this one process, then makes K POSTs to the users list one
+after another and measures, with the same client code for every configuration:
+
+- deliveries/s: frames received / (last receipt - first POST);
+- commit->receive p50/p95/p99: the frame's own server timestamp to its receipt (one
+  machine, one clock), over every delivery;
+- lost: deliveries still missing 15 s after the last write;
+- REST write latency: median POST round trip;
+- server CPU seconds per 1,000 deliveries (every server process, from /proc);
+- server memory per idle socket: resident set after opening the sockets minus before;
+- per-worker socket spread, for multi-worker configurations.
+
+Configurations: ``reference`` (the FastAPI guide's design, bench/reference_app.py on
+uvicorn), ``serve-memory`` (`make serve`, 1 worker, in-memory layer), ``serve-redis``
+(1 worker, channels-redis), ``serve-redis-2`` (2 workers), and ``<server>-memory`` for
+the ASGI servers compared for `make serve` (daphne, uvicorn, granian, hypercorn).
+Compare numbers only within one sitting: the machine is shared.
+
+    .venv/bin/python bench/delivery.py --sockets 100 1000 5000 --writes 50
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import websockets
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_DIR))
+
+from testing.live_server import base_env, free_port  # noqa: E402
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Target:
+    """One configuration's server processes, and how to talk to them."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    port: int
+    project: bool = True
+    token: str | None = None
+    process: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.log_path = Path(tempfile.mkstemp(prefix=f"bench-{self.name}-", suffix=".log")[1])
+        self.process = subprocess.Popen(
+            self.command, cwd=PROJECT_DIR, env=self.env, stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.http_url}/ws/stats", timeout=1).status_code == 200:
+                    time.sleep(1.0)  # let every worker finish starting
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not answer:\n{self.log_path.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def pids(self) -> list[int]:
+        """The server process and its workers."""
+        pids = [self.process.pid]
+        for pid in list(pids):
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            if children.exists():
+                pids += [int(child) for child in children.read_text().split()]
+        return pids
+
+    def cpu_secs(self) -> float:
+        total = 0
+        for pid in self.pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / CLOCK_TICKS
+
+    def rss_kib(self) -> int:
+        total = 0
+        for pid in self.pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        return total
+
+    def sockets_per_worker(self) -> list[int]:
+        """Established connections on the port, per server process (ss)."""
+        output = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{self.port} )"], capture_output=True, text=True
+        ).stdout
+        counts: dict[str, int] = {}
+        for line in output.splitlines():
+            if "pid=" in line:
+                pid = line.split("pid=")[1].split(",")[0]
+                counts[pid] = counts.get(pid, 0) + 1
+        return sorted(counts.values(), reverse=True)
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def project_target(name: str, server: str, workers: int, redis_url: str | None) -> Target:
+    work_dir = Path(tempfile.mkdtemp(prefix="bench-"))
+    env = base_env(DATABASE_URL=f"sqlite:///{work_dir / 'db.sqlite3'}", DJANGO_LOG_LEVEL="WARNING")
+    if redis_url:
+        env.update(REDIS_URL=redis_url, REDIS_KEY_PREFIX=f"bench-{os.getpid()}-{name}")
+    manage(env, "migrate", "--noinput")
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from users.models import User; User.objects.create_user('bench@example.com', 'x', is_staff=True)",
+    )
+    token = manage(env, "drf_create_token", "bench@example.com").split()[2]
+    port = free_port()
+    app = "realtime_site.asgi:application"
+    commands = {
+        "serve": [sys.executable, "-m", "realtime_site.serve", "--host", "127.0.0.1", "--port", str(port),
+                  "--workers", str(workers)],
+        "daphne": [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
+        "uvicorn": [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--lifespan", "off",
+                    "--log-level", "warning", "--no-access-log", app],
+        "granian": [sys.executable, "-m", "granian", "--interface", "asginl", "--host", "127.0.0.1", "--port",
+                    str(port), "--log-level", "warning", app],
+        "hypercorn": [sys.executable, "-m", "hypercorn", "-b", f"127.0.0.1:{port}", app],
+    }  # fmt: skip
+    return Target(name, commands[server], env, port, token=token)
+
+
+def reference_target() -> Target:
+    port = free_port()
+    env = {**os.environ, "REFERENCE_DB": str(Path(tempfile.mkdtemp(prefix="bench-ref-")) / "db.sqlite3")}
+    command = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+               "bench.reference_app:app"]  # fmt: skip
+    return Target("reference", command, env, port, project=False)
+
+
+@dataclass
+class Run:
+    sockets: int
+    writes: int
+    received: list[list[tuple[float, str]]] = field(default_factory=list)  # per write: (wall receipt, stamp)
+    post_secs: list[float] = field(default_factory=list)
+
+
+async def open_sockets(target: Target, count: int) -> list:
+    headers = {"Authorization": f"Token {target.token}"} if target.token else {}
+    url = f"ws://127.0.0.1:{target.port}/ws/users"
+    sockets = []
+    for start in range(0, count, 100):
+        batch = await asyncio.gather(
+            *(
+                websockets.connect(url, additional_headers=headers, open_timeout=60, max_queue=None, ping_interval=None)
+                for _ in range(min(100, count - start))
+            )
+        )
+        sockets.extend(batch)
+    for socket in sockets:
+        await socket.recv()  # the connection frame
+    return sockets
+
+
+async def read_events(socket, run: Run, index_of: dict[str, int]) -> None:
+    try:
+        async for raw in socket:
+            received_at = time.time()
+            frame = json.loads(raw)
+            if frame.get("type") == "created":
+                write_index = index_of.get(frame["data"]["email"])
+                if write_index is not None:
+                    run.received[write_index].append((received_at, frame["timestamp"]))
+    except websockets.ConnectionClosed:
+        return
+
+
+def stamp_secs(stamp: str) -> float:
+    moment = datetime.fromisoformat(stamp)
+    if moment.tzinfo is None:  # the guide's datetime.utcnow()
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def start_profilers(target: Target, profile_dir: Path) -> list[subprocess.Popen]:
+    """py-spy on every server process for the write phase, as collapsed stacks."""
+    profile_dir.mkdir(parents=True, exist_ok=True)
+    py_spy = Path(sys.executable).parent / "py-spy"
+    return [
+        subprocess.Popen(
+            [str(py_spy), "record", "-r", "250", "-f", "raw", "--nonblocking", "--pid", str(pid),
+             "-o", str(profile_dir / f"{target.name}-{pid}.txt")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        for pid in target.pids()
+        if pid != target.process.pid or len(target.pids()) == 1
+    ]  # fmt: skip
+
+
+async def measure(target: Target, sockets_count: int, writes: int, profile_dir: Path | None = None) -> dict:
+    rss_before = target.rss_kib()
+    sockets = await open_sockets(target, sockets_count)
+    await asyncio.sleep(1.0)
+    rss_idle = target.rss_kib()
+    spread = target.sockets_per_worker()
+    run = Run(sockets_count, writes, received=[[] for _ in range(writes)])
+    tag = f"{target.name}-{sockets_count}-{time.time_ns()}"
+    emails = [f"{tag}-{number}@bench.example" for number in range(writes)]
+    index_of = {email: number for number, email in enumerate(emails)}
+    readers = [asyncio.create_task(read_events(socket, run, index_of)) for socket in sockets]
+    headers = {"Authorization": f"Token {target.token}"} if target.token else {}
+    path = "/api/users/" if target.project else "/users/"
+    profilers = start_profilers(target, profile_dir) if profile_dir else []
+    await asyncio.sleep(0.5 if profilers else 0)
+    cpu_before = target.cpu_secs()
+    first_post = time.time()
+    async with httpx.AsyncClient(base_url=target.http_url, timeout=60) as api:
+        for email in emails:
+            started = time.perf_counter()
+            response = await api.post(path, json={"email": email, "name": "Bench"}, headers=headers)
+            run.post_secs.append(time.perf_counter() - started)
+            assert response.status_code == 201, response.text
+    deadline = time.monotonic() + 15
+    expected = sockets_count * writes
+    while sum(len(per_write) for per_write in run.received) < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    cpu_secs = target.cpu_secs() - cpu_before
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(30)
+    for reader in readers:
+        reader.cancel()
+    await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
+
+    receipts = [receipt for per_write in run.received for receipt in per_write]
+    delivered = len(receipts)
+    last_receipt = max(received_at for received_at, _ in receipts)
+    latencies_ms = [(received_at - stamp_secs(stamp)) * 1000 for received_at, stamp in receipts]
+    return {
+        "target": target.name,
+        "sockets": sockets_count,
+        "writes": writes,
+        "delivered": delivered,
+        "lost": expected - delivered,
+        "deliveries_per_sec": round(delivered / (last_receipt - first_post)),
+        "p50_ms": round(percentile(latencies_ms, 0.50), 1),
+        "p95_ms": round(percentile(latencies_ms, 0.95), 1),
+        "p99_ms": round(percentile(latencies_ms, 0.99), 1),
+        "rest_write_ms": round(statistics.median(run.post_secs) * 1000, 1),
+        "cpu_secs_per_1000": round(cpu_secs / max(delivered, 1) * 1000, 4),
+        "kib_per_idle_socket": round((rss_idle - rss_before) / sockets_count, 1),
+        "sockets_per_worker": spread,
+    }
+
+
+def make_target(name: str, redis_url: str) -> Target:
+    if name == "reference":
+        return reference_target()
+    if name == "serve-memory":
+        return project_target(name, "serve", 1, None)
+    if name == "serve-redis":
+        return project_target(name, "serve", 1, redis_url)
+    if name == "serve-redis-2":
+        return project_target(name, "serve", 2, redis_url)
+    server = name.removesuffix("-memory")
+    return project_target(name, server, 1, None)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sockets", type=int, nargs="+", default=[100, 1000, 5000])
+    parser.add_argument("--writes", type=int, default=50)
+    parser.add_argument("--targets", nargs="+", default=["reference", "serve-memory", "serve-redis", "serve-redis-2"])
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument("--output", type=Path, help="append JSON lines here")
+    parser.add_argument("--profile", type=Path, help="record py-spy profiles of the write phase in this folder")
+    args = parser.parse_args()
+    for sockets_count in args.sockets:
+        for name in args.targets:
+            target = make_target(name, args.redis)
+            target.start()
+            try:
+                result = await measure(target, sockets_count, args.writes, args.profile)
+            finally:
+                target.stop()
+            line = json.dumps(result)
+            print(line, flush=True)
+            if args.output:
+                with args.output.open("a") as output:
+                    output.write(line + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
