@@ -304,7 +304,17 @@ def make_target(name: str, redis_url: str) -> Target:
     return project_target(name, server, 1, None)
 
 
+def raise_open_files_limit() -> None:
+    """Thousands of sockets need more descriptors than the usual soft limit (servers inherit it)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 async def main() -> None:
+    raise_open_files_limit()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sockets", type=int, nargs="+", default=[100, 1000, 5000])
     parser.add_argument("--writes", type=int, default=50)

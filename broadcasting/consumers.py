@@ -169,10 +169,10 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
     # --- Delivery ---------------------------------------------------------------------
 
-    def offer(self, event: LiveEvent) -> None:
+    def offer(self, event: LiveEvent, now: float) -> None:
         """Called by the process fanout with each live event (rebound to the feed's on connect)."""
         if self.feed is not None:
-            self.feed.offer(event)
+            self.feed.offer(event, now)
 
     def check_in(self, committed_seq: int, accounts: dict, now: float) -> None:
         """

@@ -49,7 +49,7 @@ class LocalSocket(Protocol):
     channel: str
     user_pk: object | None
 
-    def offer(self, event: LiveEvent) -> None: ...
+    def offer(self, event: LiveEvent, now: float) -> None: ...
 
     def check_in(self, committed_seq: int, accounts: dict[object, AccountState], now: float) -> None: ...
 
@@ -107,10 +107,11 @@ class ChannelFanout:
 
     def dispatch(self, event: LiveEvent) -> None:
         """Offer one event to every local socket; one socket's failure is its own."""
+        now = self.loop.time()
         # A copy: a socket found too slow leaves the set while we go through it.
         for socket in tuple(self.sockets):
             try:
-                socket.offer(event)
+                socket.offer(event, now)
             except Exception:
                 logger.exception("Offering seq %s to a socket on %r failed.", event.seq, self.channel)
 

@@ -60,11 +60,17 @@ class ChannelFeed:
             self.last_seq = since_seq
         self._catch_up_if_behind()
 
-    def offer(self, event: LiveEvent) -> None:
-        """Called by the process fanout with each live event of the channel; never waits."""
+    def offer(self, event: LiveEvent, now: float) -> None:
+        """
+        Called by the process fanout with each live event of the channel (``now`` is the
+        loop time it arrived); never waits. Runs once per socket per event: kept flat.
+        """
         last_seq = self.last_seq
         if last_seq is not None and event.seq == last_seq + 1 and self._catch_up_task is None:
-            self._send_event(event)
+            rendering = event.rendering_for(self.audiences, self.client_id)
+            self.outbox.push(rendering or frames.sync_frame(self.channel, event.seq))
+            self.last_seq = event.seq
+            self.last_sent_at = now
         elif last_seq is None or event.seq > last_seq:
             self.heard_seq = max(self.heard_seq, event.seq)
             if last_seq is not None:

@@ -144,8 +144,19 @@ class Outbox:
             if self._server_backlog is not None and self._server_backlog() + len(text) > self.max_bytes:
                 self.close_slow("Too far behind: more than OUTBOX_MAX_BYTES waiting to be sent.")
                 return False
-            self._send_now(text)
-            return self.close_code is None
+            # Start the server's send here; it is usually over before it would suspend.
+            send = self._server_send({"type": "websocket.send", "text": text})
+            try:
+                awaiting = send.send(None)
+            except StopIteration:
+                return True
+            except Exception as error:
+                self._send_failed(error)
+                return False
+            # The server pushes back: finish this send, then what queues behind it, in a task.
+            self.sending_since = self._loop.time()
+            self._writer = self._loop.create_task(self._drain(send, awaiting))
+            return True
         self._frames.append(text)
         self.queued_bytes += len(text)
         if self.backlog_bytes() > self.max_bytes:
@@ -231,19 +242,6 @@ class Outbox:
             self._writer = None
 
     # --- Writing ----------------------------------------------------------------------
-
-    def _send_now(self, text: str) -> None:
-        send = self._server_send({"type": "websocket.send", "text": text})
-        try:
-            awaiting = send.send(None)
-        except StopIteration:
-            return  # sent without waiting: the usual case
-        except Exception as error:
-            self._send_failed(error)
-            return
-        # The server pushes back: finish this send, then what queues behind it, in a task.
-        self.sending_since = self._loop.time()
-        self._writer = self._loop.create_task(self._drain(send, awaiting))
 
     async def _drain(self, started_send=None, awaiting=None) -> None:
         try:

@@ -35,7 +35,7 @@ class BrokenSocket:
     channel = "posts"
     user_pk = None
 
-    def offer(self, event) -> None:
+    def offer(self, event, now: float) -> None:
         raise RuntimeError("socket went away mid-offer")
 
     def check_in(self, committed_seq: int, accounts: dict, now: float) -> None:
