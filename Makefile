@@ -2,14 +2,17 @@
 #   make run    set up .venv, migrate, create a demo admin, serve on http://127.0.0.1:8000
 #   make test   set up .venv with test tools, lint, run the whole suite
 # Both work on a fresh machine with python3 >= 3.11 and no services (SQLite, in-memory layer).
+#   make serve  the production server (uvicorn, DEBUG off): HOST, PORT, WORKERS (> 1 needs REDIS_URL)
+#   make bench  the delivery benchmark against the FastAPI guide's design (bench/RESULTS.md)
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 1
 
-.PHONY: run test lint format venv venv-dev migrate clean
+.PHONY: run serve bench test lint format venv venv-dev migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +33,19 @@ run: venv
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py ensure_demo_admin --admin-url http://$(HOST):$(PORT)/admin/
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Production mode: DEBUG off, static files from whitenoise, WORKERS processes on one port.
+serve: venv
+	@test -n "$$DJANGO_SECRET_KEY" || { echo 'make serve: set DJANGO_SECRET_KEY (production mode). Make one with: python3 -c "import secrets; print(secrets.token_urlsafe(50))"' >&2; exit 2; }
+	DJANGO_DEBUG=0 $(BIN)/python manage.py migrate --noinput
+	DJANGO_DEBUG=0 $(BIN)/python -m realtime_site.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+$(VENV)/.bench-installed: bench/requirements.txt requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	touch $@ $(VENV)/.dev-installed $(VENV)/.runtime-installed
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/python bench/delivery.py $(BENCH_ARGS)
 
 lint: venv-dev
 	$(BIN)/ruff check .

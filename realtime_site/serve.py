@@ -2,11 +2,15 @@
 The production server: ``make serve`` runs ``python -m realtime_site.serve``.
 
 uvicorn (with uvloop and httptools) serves the ASGI application with DEBUG off and
-static files through whitenoise, WORKERS processes sharing one listening port. It was
-chosen by measurement against daphne, granian and hypercorn (bench/RESULTS.md):
-uvicorn's sends wait while a client does not read, which is what lets a slow socket
-be found and closed (outbox.py), and per-message deflate is off so an event encoded
-once is not compressed again for every socket.
+static files through whitenoise. It was chosen by measurement against daphne, granian
+and hypercorn (bench/RESULTS.md): uvicorn's sends wait while a client does not read,
+which is what lets a slow socket be found and closed (outbox.py), and per-message
+deflate is off so an event encoded once is not compressed again for every socket.
+
+WORKERS processes each listen on the same port with SO_REUSEPORT, so the kernel
+spreads connections evenly over them. (uvicorn's own ``--workers`` shares one listening
+socket, and whichever worker wakes first takes most connections: 90 of 100 sockets
+went to one of two workers in bench/RESULTS.md, which made two workers slower than one.)
 
 More than one worker needs REDIS_URL: on the in-memory layer each worker would only
 reach its own sockets. On SIGTERM each worker closes its sockets with 1012 (service
@@ -15,10 +19,14 @@ restart); clients reconnect, to another worker if one is up, and resume with sin
 """
 
 import argparse
+import multiprocessing
 import os
+import signal
+import socket
 import sys
 
 ASGI_APPLICATION = "realtime_site.asgi:application"
+LISTEN_BACKLOG = 2048
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -47,22 +55,25 @@ def refusal(args: argparse.Namespace, environ: dict[str, str]) -> str | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    os.environ["DJANGO_DEBUG"] = "0"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "realtime_site.settings")
-    reason = refusal(args, dict(os.environ))
-    if reason:
-        print(f"serve: {reason}", file=sys.stderr)
-        return 2
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port that other workers may bind too (SO_REUSEPORT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind((host, port))
+    listener.listen(LISTEN_BACKLOG)
+    return listener
 
+
+def run_worker(host: str, port: int) -> None:
+    """One worker process: uvicorn on its own SO_REUSEPORT socket; SIGTERM closes sockets with 1012."""
     import uvicorn
 
-    uvicorn.run(
+    config = uvicorn.Config(
         ASGI_APPLICATION,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
+        host=host,
+        port=port,
         loop="uvloop",
         http="httptools",
         ws="websockets-sansio",
@@ -73,8 +84,44 @@ def main(argv: list[str] | None = None) -> int:
         access_log=False,
         log_level=os.environ.get("DJANGO_LOG_LEVEL", "info").lower(),
         timeout_graceful_shutdown=10,
+        backlog=LISTEN_BACKLOG,
     )
-    return 0
+    uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
+
+
+def supervise(host: str, port: int, workers: int) -> int:
+    """Start the workers, pass SIGTERM/SIGINT on to them, and wait; non-zero if one failed."""
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=run_worker, args=(host, port), name=f"worker-{n}") for n in range(workers)]
+    for process in processes:
+        process.start()
+
+    def forward(signum, frame) -> None:
+        for process in processes:
+            if process.is_alive():
+                os.kill(process.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for process in processes:
+        process.join()
+    # uvicorn ends a worker by the signal it shut down for: that is a clean stop.
+    clean_exit_codes = {0, -signal.SIGTERM, -signal.SIGINT}
+    return 0 if all(process.exitcode in clean_exit_codes for process in processes) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    os.environ["DJANGO_DEBUG"] = "0"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "realtime_site.settings")
+    reason = refusal(args, dict(os.environ))
+    if reason:
+        print(f"serve: {reason}", file=sys.stderr)
+        return 2
+    if args.workers == 1:
+        run_worker(args.host, args.port)
+        return 0
+    return supervise(args.host, args.port, args.workers)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ class ServerProcess:
     env: dict[str, str]
     log_path: Path
     kind: str = "daphne"
+    workers: int = 1
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
@@ -52,6 +53,9 @@ class ServerProcess:
     def command(self) -> list[str]:
         if self.kind == "runserver":
             return [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
+        if self.kind == "serve":  # what `make serve` runs
+            return [sys.executable, "-m", "realtime_site.serve", "--host", "127.0.0.1", "--port", str(self.port),
+                    "--workers", str(self.workers)]  # fmt: skip
         if self.kind == "uvicorn":
             return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port),
                     "--log-level", "warning", "realtime_site.asgi:application"]  # fmt: skip
@@ -98,8 +102,10 @@ class LiveStack:
     work_dir: Path
     servers: list[ServerProcess] = field(default_factory=list)
 
-    def start_server(self, kind: str = "daphne") -> ServerProcess:
-        server = ServerProcess(env=self.env, log_path=self.work_dir / f"server-{len(self.servers)}.log", kind=kind)
+    def start_server(self, kind: str = "daphne", workers: int = 1) -> ServerProcess:
+        server = ServerProcess(
+            env=self.env, log_path=self.work_dir / f"server-{len(self.servers)}.log", kind=kind, workers=workers
+        )
         self.servers.append(server)
         return server.start()
 

@@ -2,7 +2,7 @@
 The delivery path against real servers on a port, as a hostile or unlucky client
 would meet it: a client that stops reading, an event of megabytes, replays nobody
 reads, malformed and too-fast clients. Each runs on daphne (what `make run` serves)
-and uvicorn (what `make serve` runs), which treat a slow reader differently: daphne
+and on uvicorn as `make serve` runs it, which treat a slow reader differently: daphne
 buffers without limit, uvicorn makes the send wait.
 """
 
@@ -16,7 +16,7 @@ from testing.sockets import Socket, StalledSocket
 
 pytestmark = pytest.mark.live_server
 
-SERVER_KINDS = ["daphne", "uvicorn"]
+SERVER_KINDS = ["daphne", "serve"]
 
 
 def rss_mib(pid: int) -> float:
@@ -37,13 +37,16 @@ def post_body(size: int, number: int) -> dict:
     return {"title": f"post {number}", "body": "x" * size, "published": True}
 
 
-@pytest.mark.parametrize("server_kind", SERVER_KINDS)
-async def test_a_reader_that_stops_is_closed_4408_while_a_reading_socket_gets_every_event(live_stack, server_kind):
+@pytest.mark.parametrize(("server_kind", "use_redis"), [("daphne", False), ("serve", False), ("serve", True)])
+async def test_a_reader_that_stops_is_closed_4408_while_a_reading_socket_gets_every_event(
+    live_stack, server_kind, use_redis
+):
     stack = live_stack(
+        use_redis=use_redis,
         REALTIME_OUTBOX_MAX_BYTES=str(1024 * 1024),
         # uvicorn: how long the stuck send waits; daphne: how long the closed socket has
         # to read its way to the close frame.
-        REALTIME_SEND_TIMEOUT_SECS="2" if server_kind == "uvicorn" else "30",
+        REALTIME_SEND_TIMEOUT_SECS="2" if server_kind == "serve" else "30",
         REALTIME_SEQ_CHECK_INTERVAL_SECS="0.5",
         REALTIME_MAX_FRAME_BYTES="300000",
     )
@@ -64,7 +67,7 @@ async def test_a_reader_that_stops_is_closed_4408_while_a_reading_socket_gets_ev
     await asyncio.wait_for(reading, 60)
     assert seqs == list(range(start_seq + 1, start_seq + writes + 1))
 
-    if server_kind == "uvicorn":
+    if server_kind == "serve":
         await asyncio.sleep(3)  # past SEND_TIMEOUT_SECS and a check
     frames, close_code = await stalled.read_until_closed()
     assert close_code == 4408

@@ -1,0 +1,104 @@
+"""
+`make serve`: the production server (realtime_site/serve.py), refusing what cannot
+work, serving the page's files with DEBUG off, spreading sockets over its workers, and
+closing sockets with 1012 on SIGTERM so clients resume elsewhere with nothing lost.
+"""
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from testing.live_server import PROJECT_DIR, base_env
+from testing.sockets import Socket
+
+
+def run_serve(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = base_env(**env)
+    if not environment["DJANGO_SECRET_KEY"]:
+        del environment["DJANGO_SECRET_KEY"]
+    return subprocess.run(
+        [sys.executable, "-m", "realtime_site.serve", *args],
+        cwd=PROJECT_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_more_than_one_worker_without_redis_is_refused_with_the_reason():
+    completed = run_serve("--workers", "2", "--port", "1")
+    assert completed.returncode == 2
+    assert "WORKERS=2 needs REDIS_URL" in completed.stderr
+
+
+def test_no_secret_key_is_refused_with_how_to_make_one():
+    completed = run_serve("--port", "1", DJANGO_SECRET_KEY="")
+    assert completed.returncode == 2
+    assert "DJANGO_SECRET_KEY is not set" in completed.stderr and "secrets.token_urlsafe" in completed.stderr
+
+
+@pytest.mark.live_server
+@pytest.mark.redis
+async def test_two_workers_on_one_port_serve_static_files_and_deliver_across_workers(live_stack):
+    stack = live_stack(use_redis=True)
+    token = stack.create_user("writer@example.com")
+    server = stack.start_server("serve", workers=2)
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as api:
+        script = await api.get("/static/broadcasting/realtime.js")
+        assert script.status_code == 200 and "LiveChannel" in script.text
+        missing = await api.get("/no-such-page/")
+        assert missing.status_code == 404 and "Traceback" not in missing.text  # DEBUG is off
+        sockets = [await Socket.open(f"{server.ws_url}/ws/posts") for _ in range(20)]
+        for socket in sockets:
+            await socket.connected()
+        response = await api.post(
+            "/api/posts/", json={"title": "to all", "published": True}, headers={"Authorization": f"Token {token}"}
+        )
+        assert response.status_code == 201
+        for socket in sockets:
+            assert (await socket.recv("created"))["data"]["title"] == "to all"
+        assert (await api.get("/ws/stats")).json()["total_connections"] == 20
+    children = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True).stdout.split()
+    workers = [pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(workers) == 2
+    for socket in sockets:
+        await socket.close()
+
+
+@pytest.mark.live_server
+@pytest.mark.redis
+async def test_sigterm_closes_sockets_with_1012_and_a_client_resumes_on_another_server(live_stack):
+    stack = live_stack(use_redis=True)
+    token = stack.create_user("writer@example.com")
+    leaving, staying = stack.start_server("serve"), stack.start_server("serve")
+    socket = await Socket.open(f"{leaving.ws_url}/ws/posts")
+    last_seq = (await socket.connected())["seq"]
+    headers = {"Authorization": f"Token {token}"}
+    async with httpx.AsyncClient(timeout=10) as api:
+
+        async def write(number: int) -> None:
+            response = await api.post(
+                f"{staying.http_url}/api/posts/", json={"title": f"post {number}", "published": True}, headers=headers
+            )
+            assert response.status_code == 201
+
+        await write(0)
+        last_seq = (await socket.recv("created"))["seq"]
+        leaving.process.send_signal(signal.SIGTERM)
+        assert await socket.closed_with() == 1012
+        for number in range(1, 6):  # written while the client is away
+            await write(number)
+        leaving.process.wait(timeout=15)
+        assert leaving.process.returncode in (0, -signal.SIGTERM)  # uvicorn exits by the signal it handled
+
+    resumed = await Socket.open(f"{staying.ws_url}/ws/posts?since={last_seq}")
+    await resumed.connected()
+    replayed = [await resumed.recv("created") for _ in range(5)]
+    assert [frame["seq"] for frame in replayed] == list(range(last_seq + 1, last_seq + 6))
+    assert [frame["data"]["title"] for frame in replayed] == [f"post {number}" for number in range(1, 6)]
+    await resumed.close()
