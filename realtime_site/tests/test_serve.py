@@ -102,3 +102,25 @@ async def test_sigterm_closes_sockets_with_1012_and_a_client_resumes_on_another_
     assert [frame["seq"] for frame in replayed] == list(range(last_seq + 1, last_seq + 6))
     assert [frame["data"]["title"] for frame in replayed] == [f"post {number}" for number in range(1, 6)]
     await resumed.close()
+
+
+class Stop(Exception):
+    pass
+
+
+def test_the_heap_freezer_freezes_and_periodically_reclaims(monkeypatch):
+    from realtime_site import serve
+
+    calls: list[str] = []
+
+    def sleep(secs: float) -> None:
+        if len(calls) >= 6:
+            raise Stop
+
+    monkeypatch.setattr(serve.gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(serve.gc, "unfreeze", lambda: calls.append("unfreeze"))
+    monkeypatch.setattr(serve.gc, "collect", lambda: calls.append("collect"))
+    monkeypatch.setattr(serve.time, "sleep", sleep)
+    with pytest.raises(Stop):
+        serve.freeze_heap_forever(freeze_secs=1, reclaim_secs=3)
+    assert calls == ["freeze", "freeze", "unfreeze", "collect", "freeze", "freeze"]
