@@ -63,7 +63,8 @@ async def test_two_workers_on_one_port_serve_static_files_and_deliver_across_wor
         for socket in sockets:
             assert (await socket.recv("created"))["data"]["title"] == "to all"
         assert (await api.get("/ws/stats")).json()["total_connections"] == 20
-    children = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True).stdout.split()
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     workers = [pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     assert len(workers) == 2
     for socket in sockets:
