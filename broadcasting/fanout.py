@@ -41,6 +41,8 @@ from .transport import ChannelSubscription
 logger = logging.getLogger(__name__)
 
 LAYER_RETRY_MAX_SECS = 5.0
+# Sockets offered an event between two turns of the event loop (~5-10 ms of work).
+FANOUT_CHUNK_SOCKETS = 500
 # channels-redis forgets group members after a day; rejoin well before that.
 GROUP_REJOIN_SECS = 3600.0
 
@@ -103,17 +105,27 @@ class ChannelFanout:
                 continue
             delay_secs = 0.1
             if event is not None:
-                self.dispatch(event)
+                await self.dispatch(event)
 
-    def dispatch(self, event: LiveEvent) -> None:
-        """Offer one event to every local socket; one socket's failure is its own."""
+    async def dispatch(self, event: LiveEvent) -> None:
+        """
+        Offer one event to every local socket, in order; one socket's failure is its own.
+        Every FANOUT_CHUNK_SOCKETS sockets it gives the event loop a turn, so a REST
+        request or a handshake waits for a chunk of the fan-out, not for all of it. (A
+        socket that joins meanwhile reads its position after this event committed, so
+        it does not need it.)
+        """
         now = self.loop.time()
         # A copy: a socket found too slow leaves the set while we go through it.
-        for socket in tuple(self.sockets):
-            try:
-                socket.offer(event, now)
-            except Exception:
-                logger.exception("Offering seq %s to a socket on %r failed.", event.seq, self.channel)
+        sockets = tuple(self.sockets)
+        for start in range(0, len(sockets), FANOUT_CHUNK_SOCKETS):
+            if start:
+                await asyncio.sleep(0)
+            for socket in sockets[start : start + FANOUT_CHUNK_SOCKETS]:
+                try:
+                    socket.offer(event, now)
+                except Exception:
+                    logger.exception("Offering seq %s to a socket on %r failed.", event.seq, self.channel)
 
     async def _check_forever(self) -> None:
         while True:
