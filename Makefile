@@ -36,9 +36,7 @@ run: venv
 
 # Production mode: DEBUG off, static files from whitenoise, WORKERS processes on one port.
 serve: venv
-	@test -n "$$DJANGO_SECRET_KEY" || { echo 'make serve: set DJANGO_SECRET_KEY (production mode). Make one with: python3 -c "import secrets; print(secrets.token_urlsafe(50))"' >&2; exit 2; }
-	DJANGO_DEBUG=0 $(BIN)/python manage.py migrate --noinput
-	DJANGO_DEBUG=0 $(BIN)/python -m realtime_site.serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	$(BIN)/python -m realtime_site.serve --migrate --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 $(VENV)/.bench-installed: bench/requirements.txt requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r bench/requirements.txt

@@ -8,8 +8,8 @@ committed event of the channel exactly once and in seq order (feed.py says how).
 
 The consumer is the socket's lifecycle and nothing more: it checks the handshake,
 answers client frames, and closes. Every frame it sends goes through its outbox
-(outbox.py), which one writer task drains, so nothing upstream ever waits on this
-socket. Clients may send ``ping`` and ``get_stats``; anything else gets an ``error``
+(outbox.py), which hands it to the server without waiting, so nothing upstream ever
+waits on this socket. Clients may send ``ping`` and ``get_stats``; anything else gets an ``error``
 frame and the socket stays open. Refusals send an ``error`` frame, then close with a
 44xx code. Whatever ends a consumer (a close, a crash, a cancelled task), it leaves
 the fanout, the socket counts and the metrics.
@@ -107,8 +107,6 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             on_close=self._on_outbox_close,
         )
         self.feed = ChannelFeed(self.channel, self.outbox, client_id=self.client_id, audiences=self.audiences)
-        # The fanout calls offer() per event: bind the feed's own, one call less per socket.
-        self.offer = self.feed.offer
         # Subscribe before reading the position: an event committed in between is
         # offered before the feed is placed and counted as heard, never lost in a gap.
         await process_fanout.add(self)
@@ -170,9 +168,8 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     # --- Delivery ---------------------------------------------------------------------
 
     def offer(self, event: LiveEvent, now: float) -> None:
-        """Called by the process fanout with each live event (rebound to the feed's on connect)."""
-        if self.feed is not None:
-            self.feed.offer(event, now)
+        """Called by the process fanout with each live event (the socket joins it after its feed exists)."""
+        self.feed.offer(event, now)
 
     def check_in(self, committed_seq: int, accounts: dict, now: float) -> None:
         """

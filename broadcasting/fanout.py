@@ -5,7 +5,7 @@ ProcessFanout: the sockets of this process, by channel, and what feeds them.
 here, the process joins the channel's group once (transport.ChannelSubscription), and
 a relay task offers each event it receives to every local socket. A write thus costs
 the layer one message per *process*, and the per-socket work is a seq comparison, a
-dictionary lookup and a deque append: ``offer`` never awaits, so no socket, however
+dictionary lookup and handing an encoded frame to the outbox: ``offer`` never awaits, so no socket, however
 slow, holds up the relay, the others, or a REST request (see outbox.py). The relay
 survives layer outages: it retries with backoff and rejoins the group (a Redis
 restarted empty has forgotten it).

@@ -63,14 +63,11 @@ class ChannelFeed:
     def offer(self, event: LiveEvent, now: float) -> None:
         """
         Called by the process fanout with each live event of the channel (``now`` is the
-        loop time it arrived); never waits. Runs once per socket per event: kept flat.
+        loop time it arrived); never waits.
         """
         last_seq = self.last_seq
         if last_seq is not None and event.seq == last_seq + 1 and self._catch_up_task is None:
-            rendering = event.rendering_for(self.audiences, self.client_id)
-            self.outbox.push(rendering or frames.sync_frame(self.channel, event.seq))
-            self.last_seq = event.seq
-            self.last_sent_at = now
+            self._send_event(event, now)
         elif last_seq is None or event.seq > last_seq:
             self.heard_seq = max(self.heard_seq, event.seq)
             if last_seq is not None:
@@ -88,7 +85,7 @@ class ChannelFeed:
             self.behind_at_seq = None
             idle_secs = asyncio.get_running_loop().time() - self.last_sent_at
             if idle_secs >= realtime_setting("IDLE_SYNC_SECS"):
-                self._send(frames.sync_frame(self.channel, self.last_seq))
+                self._send(frames.sync_frame(self.channel, self.last_seq), asyncio.get_running_loop().time())
         elif self.behind_at_seq == self.last_seq:
             logger.info("Socket on %r missed seqs %s..%s; repairing.", self.channel, self.last_seq + 1, committed_seq)
             self.behind_at_seq = None
@@ -105,18 +102,19 @@ class ChannelFeed:
 
     # --- Sending ----------------------------------------------------------------------
 
-    def _send_event(self, event: LiveEvent) -> None:
+    def _send_event(self, event: LiveEvent, now: float) -> None:
         rendering = event.rendering_for(self.audiences, self.client_id)
-        self._send(rendering or frames.sync_frame(self.channel, event.seq))
+        self._send(rendering or frames.sync_frame(self.channel, event.seq), now)
         self.last_seq = event.seq
 
-    def _send(self, text: str) -> None:
+    def _send(self, text: str, now: float) -> None:
         self.outbox.push(text)
-        self.last_sent_at = asyncio.get_running_loop().time()
+        self.last_sent_at = now
 
     def _reset(self, committed_seq: int, reason: str) -> None:
         metrics.resets_sent.labels(self.channel).inc()
-        self._send(frames.encode(frames.reset_frame(self.channel, committed_seq, self.epoch, reason)))
+        reset = frames.encode(frames.reset_frame(self.channel, committed_seq, self.epoch, reason))
+        self._send(reset, asyncio.get_running_loop().time())
         self.last_seq = committed_seq
         self.heard_seq = max(self.heard_seq, committed_seq)
 
@@ -142,7 +140,7 @@ class ChannelFeed:
                     if not self.outbox.has_replay_room():
                         await self.outbox.wait_for_room()
                     if event.seq == self.last_seq + 1 and self.outbox.open:
-                        self._send_event(event)
+                        self._send_event(event, asyncio.get_running_loop().time())
                 repaired = repaired or bool(page)
         except asyncio.CancelledError:
             raise

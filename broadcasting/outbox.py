@@ -140,10 +140,10 @@ class Outbox:
         """Send or queue one encoded frame; False when the socket is closing (or now too slow)."""
         if self.close_code is not None:
             return False
+        if self.backlog_bytes() + len(text) > self.max_bytes:
+            self.close_slow("Too far behind: more than OUTBOX_MAX_BYTES waiting to be sent.")
+            return False
         if self._writer is None:
-            if self._server_backlog is not None and self._server_backlog() + len(text) > self.max_bytes:
-                self.close_slow("Too far behind: more than OUTBOX_MAX_BYTES waiting to be sent.")
-                return False
             # Start the server's send here; it is usually over before it would suspend.
             send = self._server_send({"type": "websocket.send", "text": text})
             try:
@@ -159,9 +159,6 @@ class Outbox:
             return True
         self._frames.append(text)
         self.queued_bytes += len(text)
-        if self.backlog_bytes() > self.max_bytes:
-            self.close_slow("Too far behind: more than OUTBOX_MAX_BYTES waiting to be sent.")
-            return False
         return True
 
     def backlog_bytes(self) -> int:

@@ -46,6 +46,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
+    parser.add_argument("--migrate", action="store_true", help="apply migrations before serving (make serve does)")
     return parser.parse_args(argv)
 
 
@@ -147,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     if reason:
         print(f"serve: {reason}", file=sys.stderr)
         return 2
+    if args.migrate:
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        call_command("migrate", interactive=False)
     if args.workers == 1:
         run_worker(args.host, args.port)
         return 0

@@ -39,6 +39,7 @@ class ServerProcess:
     log_path: Path
     kind: str = "daphne"
     workers: int = 1
+    serve_args: tuple[str, ...] = ()  # more options for `python -m realtime_site.serve`
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
@@ -55,7 +56,7 @@ class ServerProcess:
             return [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{self.port}"]
         if self.kind == "serve":  # what `make serve` runs
             return [sys.executable, "-m", "realtime_site.serve", "--host", "127.0.0.1", "--port", str(self.port),
-                    "--workers", str(self.workers)]  # fmt: skip
+                    "--workers", str(self.workers), *self.serve_args]  # fmt: skip
         if self.kind == "uvicorn":
             return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port),
                     "--log-level", "warning", "realtime_site.asgi:application"]  # fmt: skip

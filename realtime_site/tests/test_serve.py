@@ -125,3 +125,16 @@ def test_the_heap_freezer_freezes_and_periodically_reclaims(monkeypatch):
     with pytest.raises(Stop):
         serve.freeze_heap_forever(freeze_secs=1, reclaim_secs=3)
     assert calls == ["freeze", "freeze", "unfreeze", "collect", "freeze", "freeze"]
+
+
+@pytest.mark.live_server
+def test_migrate_option_prepares_a_fresh_database_before_serving(tmp_path):
+    from testing.live_server import ServerProcess
+
+    env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    server = ServerProcess(env=env, log_path=tmp_path / "serve.log", kind="serve", serve_args=("--migrate",))
+    server.start()
+    try:
+        assert httpx.get(f"{server.http_url}/api/posts/", timeout=10).status_code == 200
+    finally:
+        server.stop()
