@@ -90,19 +90,40 @@ def _delete_redis_keys(url: str, prefix: str) -> None:
 
 # --- In-process fixtures (pytest-django) ----------------------------------------------
 
+USER_ADMIN_PERMISSIONS = ("users.add_user", "users.change_user", "users.delete_user", "users.view_user")
+
 
 @pytest.fixture
 def make_user(db) -> Callable[..., "object"]:
-    """Factory: make_user(email, staff=False, password=...) creates a user."""
+    """
+    Factory: make_user(email, staff=False, password=..., perms=None) creates a user.
+    A staff user gets the admin's user-management permissions (``perms=()`` for none,
+    or a list of "app.codename" to give exactly those).
+    """
+    from django.contrib.auth.models import Permission
+
     from users.models import User
 
     counter = iter(range(1, 10_000))
 
-    def make(email: str | None = None, *, staff: bool = False, password: str = "s3cret-pass-42", **extra):
+    def make(
+        email: str | None = None,
+        *,
+        staff: bool = False,
+        password: str = "s3cret-pass-42",
+        perms: tuple[str, ...] | None = None,
+        **extra,
+    ):
         email = email or f"user{next(counter)}@example.com"
-        return User.objects.create_user(
+        user = User.objects.create_user(
             email, password, name=extra.pop("name", email.split("@")[0]), is_staff=staff, **extra
         )
+        if perms is None:
+            perms = USER_ADMIN_PERMISSIONS if staff else ()
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        return User.objects.get(pk=user.pk)  # a fresh instance: no cached permissions
 
     return make
 

@@ -24,6 +24,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from . import audience, frames
+from .accounts import AccountsSnapshot, Credentials, credentials_of
 from .conf import realtime_setting
 from .context import is_valid_client_id
 from .events import LiveEvent
@@ -69,7 +70,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
     channel: str | None = None
     client_id: str | None = None
-    user_pk: int | None = None
+    credentials: Credentials | None = None
     outbox: Outbox | None = None
     feed: ChannelFeed | None = None
     subscribed: bool = False
@@ -161,9 +162,8 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         if live_model.requires_auth and not (user is not None and user.is_authenticated):
             raise ConnectionRefused("auth_required", f"Sign in to subscribe to channel: {channel}", CLOSE_UNAUTHORIZED)
         self.audiences = audience.audiences_of(user)
-        authenticated = user is not None and user.is_authenticated
-        self.user_pk = user.pk if authenticated else None
-        self.user_is_staff = bool(authenticated and user.is_staff)
+        self.credentials = credentials_of(self.scope)
+        self.user_is_staff = bool(self.credentials is not None and user.is_staff)
 
     # --- Delivery ---------------------------------------------------------------------
 
@@ -171,12 +171,12 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         """Called by the process fanout with each live event (the socket joins it after its feed exists)."""
         self.feed.offer(event, now)
 
-    def check_in(self, committed_seq: int, accounts: dict, now: float) -> None:
+    def check_in(self, committed_seq: int, accounts: AccountsSnapshot, now: float) -> None:
         """
         Called by the process fanout every check interval with the channel's committed
-        seq and the state of the accounts behind its sockets. A socket whose send has
-        been stuck too long is closed 4408; one whose user is gone or inactive is
-        closed 4401; a changed staff flag changes what it sees.
+        seq and the state of the credentials behind its sockets. A socket whose send has
+        been stuck too long is closed 4408; one whose credentials no longer hold
+        (accounts.py) is closed 4401; a changed staff flag changes what it sees.
         """
         if self.outbox.stalled(now):
             self.outbox.close_slow("A send has waited longer than SEND_TIMEOUT_SECS.")
@@ -185,17 +185,18 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             return
         self.feed.check_in(committed_seq)
 
-    def _recheck_account(self, accounts: dict) -> bool:
-        if self.user_pk is None:
+    def _recheck_account(self, accounts: AccountsSnapshot) -> bool:
+        if self.credentials is None:
             return True
-        account = accounts.get(self.user_pk)
-        if account is None or not account.is_active:
-            self.refuse("auth_failed", "This account is no longer active.", CLOSE_UNAUTHORIZED)
+        refusal = accounts.refusal(self.credentials)
+        if refusal is not None:
+            self.refuse("auth_failed", refusal, CLOSE_UNAUTHORIZED)
             return False
-        if account.is_staff != self.user_is_staff:
-            self.user_is_staff = account.is_staff
+        is_staff = accounts.is_staff(self.credentials.user_pk)
+        if is_staff != self.user_is_staff:
+            self.user_is_staff = is_staff
             self.feed.audiences = audience.audiences_of(
-                audience.Viewer(pk=self.user_pk, is_staff=account.is_staff, is_authenticated=True)
+                audience.Viewer(pk=self.credentials.user_pk, is_staff=is_staff, is_authenticated=True)
             )
         return True
 

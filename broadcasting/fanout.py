@@ -32,7 +32,7 @@ from typing import Protocol
 from channels.db import database_sync_to_async
 
 from . import metrics
-from .accounts import AccountState, account_states
+from .accounts import AccountsSnapshot, Credentials, read_accounts
 from .conf import realtime_setting
 from .events import LiveEvent
 from .sequence import current_seq
@@ -49,11 +49,11 @@ GROUP_REJOIN_SECS = 3600.0
 
 class LocalSocket(Protocol):
     channel: str
-    user_pk: object | None
+    credentials: Credentials | None
 
     def offer(self, event: LiveEvent, now: float) -> None: ...
 
-    def check_in(self, committed_seq: int, accounts: dict[object, AccountState], now: float) -> None: ...
+    def check_in(self, committed_seq: int, accounts: AccountsSnapshot, now: float) -> None: ...
 
 
 @dataclass
@@ -133,10 +133,10 @@ class ChannelFanout:
             if self.joined_at is None or self.loop.time() - self.joined_at > GROUP_REJOIN_SECS:
                 await self._join()
             sockets = tuple(self.sockets)
-            user_pks = {socket.user_pk for socket in sockets if socket.user_pk is not None}
+            credentials = {socket.credentials for socket in sockets if socket.credentials is not None}
             try:
                 committed_seq = await database_sync_to_async(current_seq)(self.channel)
-                accounts = await database_sync_to_async(account_states)(user_pks) if user_pks else {}
+                accounts = await database_sync_to_async(read_accounts)(credentials)
             except Exception as error:
                 logger.warning("Could not read the seq of channel %r: %s", self.channel, error)
                 continue

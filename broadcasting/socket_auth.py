@@ -11,6 +11,8 @@ from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from rest_framework.authtoken.models import Token
 
+from .accounts import TOKEN_KEY_SCOPE_KEY
+
 AUTH_ERROR_SCOPE_KEY = "realtime_auth_error"
 
 
@@ -41,5 +43,5 @@ class TokenAuthMiddleware(BaseMiddleware):
                 if user is None:
                     scope = {**scope, AUTH_ERROR_SCOPE_KEY: "Invalid or inactive token."}
                 else:
-                    scope = {**scope, "user": user}
+                    scope = {**scope, "user": user, TOKEN_KEY_SCOPE_KEY: key.strip()}
         return await super().__call__(scope, receive, send)

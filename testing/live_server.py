@@ -130,11 +130,14 @@ class LiveStack:
         return self.manage("shell", "-c", code)
 
     def create_user(self, email: str, password: str = "s3cret-pass-42", *, staff: bool = False) -> str:
-        """Create a user and return their API token key."""
+        """Create a user and return their API token key. Staff get the admin's user permissions."""
         self.shell(
+            "from django.contrib.auth.models import Permission\n"
             "from users.models import User\n"
-            f"User.objects.create_user({email!r}, {password!r}, name={email.split('@')[0]!r}, "
-            f"is_staff={staff!r})"
+            f"user = User.objects.create_user({email!r}, {password!r}, name={email.split('@')[0]!r}, "
+            f"is_staff={staff!r})\n"
+            f"if {staff!r}:\n"
+            "    user.user_permissions.set(Permission.objects.filter(content_type__app_label='users'))"
         )
         return self.manage("drf_create_token", email).split()[2]
 

@@ -22,8 +22,12 @@ class Socket:
         self.connection = connection
 
     @classmethod
-    async def open(cls, url: str, *, token: str | None = None, origin: str | None = None) -> "Socket":
+    async def open(
+        cls, url: str, *, token: str | None = None, origin: str | None = None, cookies: dict | None = None
+    ) -> "Socket":
         headers = {"Authorization": f"Token {token}"} if token else {}
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
         connection = await websockets.connect(url, additional_headers=headers, origin=origin, open_timeout=10)
         return cls(connection)
 

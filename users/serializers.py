@@ -5,11 +5,17 @@ What a reader sees depends on who they are: staff and the user themselves see ev
 field; everyone else sees the public fields only, never the email address. The live
 channel renders events through this same serializer for each kind of viewer, so a
 socket never shows more than REST would.
+
+What a writer may change follows the admin (permissions.py says who may write at all):
+``is_staff`` only by a superuser, ``is_active`` only with ``users.change_user``, and a
+user's own password only with ``current_password``. A new password ends the account's
+other sessions and tokens (credentials.py).
 """
 
 from django.contrib.auth import password_validation
 from rest_framework import serializers
 
+from .credentials import change_password
 from .models import User
 
 PUBLIC_USER_FIELDS = ("id", "name", "is_active", "created_at")
@@ -21,6 +27,9 @@ def _viewer(serializer: serializers.Serializer):
 
 
 class UserSerializer(serializers.ModelSerializer):
+    # Set by update() when the writer changed their own password over a token: its successor.
+    new_token_key: str | None = None
+
     password = serializers.CharField(
         write_only=True,
         required=False,
@@ -28,10 +37,16 @@ class UserSerializer(serializers.ModelSerializer):
         style={"input_type": "password"},
         help_text="Optional. Without one the account gets an unusable password.",
     )
+    current_password = serializers.CharField(
+        write_only=True,
+        required=False,
+        style={"input_type": "password"},
+        help_text="Your current password; needed to change your own password.",
+    )
 
     class Meta:
         model = User
-        fields = ["id", "email", "name", "is_active", "is_staff", "created_at", "password"]
+        fields = ["id", "email", "name", "is_active", "is_staff", "created_at", "password", "current_password"]
         read_only_fields = ["id", "created_at"]
 
     def to_representation(self, instance: User) -> dict:
@@ -43,11 +58,15 @@ class UserSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict) -> dict:
         viewer = _viewer(self)
-        if viewer is not None and not viewer.is_staff:
-            forbidden = sorted({"is_staff", "is_active"} & attrs.keys())
-            if forbidden:
-                raise serializers.ValidationError({name: "Only staff may change this field." for name in forbidden})
+        if viewer is not None:
+            self._check_privileged_fields(viewer, attrs)
         password = attrs.get("password")
+        current_password = attrs.pop("current_password", None)
+        if password and self.instance is not None and viewer is not None and viewer.pk == self.instance.pk:
+            if not current_password or not self.instance.check_password(current_password):
+                raise serializers.ValidationError(
+                    {"current_password": "Give your current password to set a new one."}
+                )
         if password:
             candidate = User(
                 email=attrs.get("email", getattr(self.instance, "email", "")),
@@ -55,6 +74,18 @@ class UserSerializer(serializers.ModelSerializer):
             )
             password_validation.validate_password(password, candidate)
         return attrs
+
+    def _check_privileged_fields(self, viewer, attrs: dict) -> None:
+        """The admin's rules for the fields that grant or take away access."""
+        errors = {}
+        if "is_staff" in attrs and attrs["is_staff"] != getattr(self.instance, "is_staff", False):
+            if not viewer.is_superuser:
+                errors["is_staff"] = "Only a superuser may grant or take away staff status."
+        if "is_active" in attrs and attrs["is_active"] != getattr(self.instance, "is_active", True):
+            if not viewer.has_perm("users.change_user"):
+                errors["is_active"] = "Only staff with the change user permission may change this field."
+        if errors:
+            raise serializers.ValidationError(errors)
 
     def create(self, validated_data: dict) -> User:
         password = validated_data.pop("password", None)
@@ -65,8 +96,9 @@ class UserSerializer(serializers.ModelSerializer):
         for name, value in validated_data.items():
             setattr(instance, name, value)
         if password:
-            instance.set_password(password)
-        instance.save()
+            self.new_token_key = change_password(instance, password, self.context.get("request"))
+        else:
+            instance.save()
         return instance
 
     def validate_email(self, value: str) -> str:

@@ -33,12 +33,12 @@ class BrokenSocket:
     """A socket whose offer fails, as a bug in one socket's delivery would."""
 
     channel = "posts"
-    user_pk = None
+    credentials = None
 
     def offer(self, event, now: float) -> None:
         raise RuntimeError("socket went away mid-offer")
 
-    def check_in(self, committed_seq: int, accounts: dict, now: float) -> None:
+    def check_in(self, committed_seq: int, accounts, now: float) -> None:
         return None
 
 

