@@ -1,9 +1,11 @@
-"""System checks: a live model must not be able to change data silently, and the
-delivery limits must let a socket that reads hold at least two whole frames."""
+"""System checks: a live model must not be able to change data silently, the delivery
+limits must let a socket that reads hold at least two whole frames, and every allowed
+socket origin must name one origin (or one domain's subdomains), never any."""
 
 from django.core import checks
 
 from .conf import realtime_setting
+from .origins import normalize_origin
 from .querysets import LiveQuerySet
 from .registry import live_models
 
@@ -39,4 +41,18 @@ def check_outbox_holds_two_frames(app_configs=None, **kwargs) -> list[checks.Che
             hint="Raise OUTBOX_MAX_BYTES or lower MAX_FRAME_BYTES.",
             id="broadcasting.E002",
         )
+    ]
+
+
+@checks.register()
+def check_allowed_origins_are_origins(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    return [
+        checks.Error(
+            f'REALTIME["ALLOWED_ORIGINS"] entry {pattern!r} is not an origin.',
+            hint='Write scheme://host[:port], like "https://app.example.com" or "https://*.example.com"; '
+            '"*" (any origin) is not allowed: it would let any site read a signed-in user\'s data.',
+            id="broadcasting.E003",
+        )
+        for pattern in realtime_setting("ALLOWED_ORIGINS")
+        if normalize_origin(pattern.replace("://*.", "://", 1)) is None
     ]

@@ -55,6 +55,17 @@ class ConnectionRefused(Exception):
         self.close_code = close_code
 
 
+class NoRouteConsumer(AsyncJsonWebsocketConsumer):
+    """Any socket path that is not /ws/<channel>: refused like an unknown channel."""
+
+    channel_layer_alias = None
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.send_json({"type": "error", "code": "unknown_channel", "message": "No channel at this path."})
+        await self.close(code=CLOSE_UNKNOWN_CHANNEL)
+
+
 def _query_value(query: dict[str, list[str]], name: str) -> str | None:
     values = query.get(name)
     return values[-1] if values else None

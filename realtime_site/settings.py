@@ -146,7 +146,8 @@ else:
 
 # Live events: one block, read through broadcasting.conf.realtime_setting().
 REALTIME = {
-    # Origins allowed to open sockets, beyond DJANGO_ALLOWED_HOSTS ("*" allows all).
+    # Web pages allowed to open sockets besides the site's own origin, whole origins as in
+    # CSRF_TRUSTED_ORIGINS: "https://app.example.com", "https://*.example.com".
     "ALLOWED_ORIGINS": env.list("REALTIME_ALLOWED_ORIGINS", default=[]),
     # How long a send to the channel layer may take before it is given up (logged).
     "PUBLISH_TIMEOUT_SECS": env.float("REALTIME_PUBLISH_TIMEOUT_SECS", default=5.0),

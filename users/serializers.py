@@ -64,9 +64,7 @@ class UserSerializer(serializers.ModelSerializer):
         current_password = attrs.pop("current_password", None)
         if password and self.instance is not None and viewer is not None and viewer.pk == self.instance.pk:
             if not current_password or not self.instance.check_password(current_password):
-                raise serializers.ValidationError(
-                    {"current_password": "Give your current password to set a new one."}
-                )
+                raise serializers.ValidationError({"current_password": "Give your current password to set a new one."})
         if password:
             candidate = User(
                 email=attrs.get("email", getattr(self.instance, "email", "")),

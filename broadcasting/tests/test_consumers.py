@@ -25,14 +25,16 @@ from users.models import User
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# A page of the site itself: its origin is the handshake's Host.
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")
 
 
 class Socket:
     """A WebsocketCommunicator that checks each frame against the protocol."""
 
     def __init__(self, path: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-        self.communicator = WebsocketCommunicator(application, path, headers=[ORIGIN, *(headers or [])])
+        self.communicator = WebsocketCommunicator(application, path, headers=[HOST, ORIGIN, *(headers or [])])
 
     async def open(self) -> tuple[bool, int | None]:
         return await self.communicator.connect()

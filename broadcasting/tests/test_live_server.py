@@ -125,7 +125,7 @@ async def test_foreign_origin_gets_http_403_at_the_handshake(live_stack):
     with pytest.raises(websockets.InvalidStatus) as refused:
         await Socket.open(f"{server.ws_url}/ws/posts", origin="http://evil.example")
     assert refused.value.response.status_code == 403
-    socket = await Socket.open(f"{server.ws_url}/ws/posts", origin="http://127.0.0.1")
+    socket = await Socket.open(f"{server.ws_url}/ws/posts", origin=server.http_url)
     await socket.connected()
     await socket.close()
 

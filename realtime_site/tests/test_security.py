@@ -196,3 +196,94 @@ async def test_sockets_close_4401_when_their_credentials_end(live_stack):
     assert (code, error.get("code")) == (4401, "auth_failed")
     await ann_browser.aclose()
     await bob_browser.aclose()
+
+
+# --- Origins: compared whole ------------------------------------------------------------
+
+
+async def handshake_status(headers: list[tuple[bytes, bytes]], path: str = "/ws/posts") -> str:
+    """'accepted' or 'denied' (HTTP 403) for a handshake through the whole socket application."""
+    from channels.testing import WebsocketCommunicator
+
+    from realtime_site.asgi import application
+
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await communicator.connect()
+    await communicator.disconnect()
+    return "accepted" if connected else "denied"
+
+
+def page_on(origin: str, host: str = "127.0.0.1:8000") -> list[tuple[bytes, bytes]]:
+    return [(b"host", host.encode()), (b"origin", origin.encode())]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("origin", "expected"),
+    [
+        ("http://127.0.0.1:8000", "accepted"),  # the site's own page
+        ("http://127.0.0.1:9999", "denied"),  # another port of the same host
+        ("https://127.0.0.1:8000", "denied"),  # another scheme
+        ("http://127.0.0.1", "denied"),  # port 80 is another origin
+        ("http://localhost:8000", "denied"),  # another host name for the same server
+        ("null", "denied"),  # sandboxed frames and file:// pages
+    ],
+)
+async def test_only_the_sites_own_origin_opens_sockets_by_default(origin, expected):
+    assert await handshake_status(page_on(origin)) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_any_host_in_allowed_hosts_never_means_any_origin(settings):
+    settings.ALLOWED_HOSTS = ["*"]
+    assert await handshake_status(page_on("http://evil.example")) == "denied"
+    assert await handshake_status(page_on("http://evil.example:8000", host="127.0.0.1:8000")) == "denied"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_host_outside_allowed_hosts_is_not_an_own_origin():
+    assert await handshake_status(page_on("http://evil.example:8000", host="evil.example:8000")) == "denied"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_listed_origins_are_matched_whole(settings):
+    settings.REALTIME = {"ALLOWED_ORIGINS": ["http://localhost:3000", "https://*.example.com"]}
+    assert await handshake_status(page_on("http://localhost:3000")) == "accepted"
+    assert await handshake_status(page_on("http://localhost:3001")) == "denied"
+    assert await handshake_status(page_on("https://app.example.com")) == "accepted"
+    assert await handshake_status(page_on("https://example.com")) == "denied"
+    assert await handshake_status(page_on("http://app.example.com")) == "denied"
+    assert await handshake_status(page_on("https://app.example.com.evil.net")) == "denied"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_behind_an_https_proxy_the_own_origin_is_https(settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    proxied = [(b"x-forwarded-proto", b"https")]
+    assert await handshake_status(page_on("https://127.0.0.1:8000") + proxied) == "accepted"
+    assert await handshake_status(page_on("http://127.0.0.1:8000") + proxied) == "denied"
+    assert await handshake_status(page_on("https://site.test", host="site.test") + proxied) == "denied"
+    settings.ALLOWED_HOSTS = ["site.test"]
+    assert await handshake_status(page_on("https://site.test", host="site.test") + proxied) == "accepted"
+    assert await handshake_status(page_on("http://site.test", host="site.test") + proxied) == "denied"
+
+
+def test_a_wildcard_or_malformed_allowed_origin_fails_the_system_check(settings):
+    from broadcasting.checks import check_allowed_origins_are_origins
+
+    settings.REALTIME = {"ALLOWED_ORIGINS": ["*", "app.example.com", "https://ok.example.com"]}
+    errors = check_allowed_origins_are_origins()
+    assert [error.id for error in errors] == ["broadcasting.E003", "broadcasting.E003"]
+
+
+@pytest.mark.live_server
+async def test_a_real_server_refuses_other_origins_and_answers_unrouted_paths_with_4404(live_stack):
+    server = live_stack().start_server()
+    port = server.http_url.rsplit(":", 1)[1]
+    for origin in (f"http://127.0.0.1:{int(port) + 1}", f"http://localhost:{port}"):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await Socket.open(f"{server.ws_url}/ws/users?since=0", origin=origin)
+        assert refused.value.response.status_code == 403
+    unrouted = await Socket.open(f"{server.ws_url}/not/a/channel", origin=server.http_url)
+    assert (await unrouted.recv("error"))["code"] == "unknown_channel"
+    assert await unrouted.closed_with() == 4404
