@@ -90,6 +90,16 @@ def _delete_redis_keys(url: str, prefix: str) -> None:
 
 # --- In-process fixtures (pytest-django) ----------------------------------------------
 
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    """Each test starts with no counts in the cache (throttles, socket connect rates)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 USER_ADMIN_PERMISSIONS = ("users.add_user", "users.change_user", "users.delete_user", "users.view_user")
 
 

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from . import audience, frames
+from . import audience, client_address, frames
 from .accounts import AccountsSnapshot, Credentials, credentials_of
 from .conf import realtime_setting
 from .context import is_valid_client_id
@@ -36,6 +36,7 @@ from .registry import live_models
 from .sequence import channel_position
 from .socket_auth import AUTH_ERROR_SCOPE_KEY
 from .socket_counts import socket_counts
+from .socket_limits import SocketHolder, socket_limits
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     channel: str | None = None
     client_id: str | None = None
     credentials: Credentials | None = None
+    holder: SocketHolder | None = None  # set while the socket counts against the socket limits
     outbox: Outbox | None = None
     feed: ChannelFeed | None = None
     subscribed: bool = False
@@ -92,6 +94,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             await super().__call__(scope, receive, send)
         finally:
             self._leave_fanout()
+            self._release_limits()
             if self.outbox is not None:
                 self.outbox.discard()
 
@@ -101,6 +104,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         """Called on the handshake: check it, subscribe, send the connection frame, replay."""
         try:
             self._check_handshake()
+            await self._admit()
         except ConnectionRefused as refusal:
             await self.accept()
             await self.send_json({"type": "error", "code": refusal.code, "message": refusal.message})
@@ -176,6 +180,20 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         self.credentials = credentials_of(self.scope)
         self.user_is_staff = bool(self.credentials is not None and user.is_staff)
 
+    async def _admit(self) -> None:
+        holder = SocketHolder(
+            client_address.for_scope(self.scope), self.credentials.user_pk if self.credentials else None
+        )
+        refusal = await socket_limits.admit(holder)
+        if refusal is not None:
+            raise ConnectionRefused("too_many_connections", refusal, CLOSE_RATE_LIMITED)
+        self.holder = holder
+
+    def _release_limits(self) -> None:
+        if self.holder is not None:
+            socket_limits.release(self.holder)
+            self.holder = None
+
     # --- Delivery ---------------------------------------------------------------------
 
     def offer(self, event: LiveEvent, now: float) -> None:
@@ -216,6 +234,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         """Called when the socket has closed, whoever closed it."""
         self._leave_fanout()
+        self._release_limits()
 
     def _on_outbox_close(self, code: int) -> None:
         """Called by the outbox the moment it decides to close: leave before the handshake ends."""

@@ -173,7 +173,26 @@ REALTIME = {
     "SEND_TIMEOUT_SECS": env.float("REALTIME_SEND_TIMEOUT_SECS", default=10.0),
     # Replays and gap repairs read the history this many events at a time.
     "REPLAY_PAGE_EVENTS": env.int("REALTIME_REPLAY_PAGE_EVENTS", default=50),
+    # Sockets one address or one user may hold in a server process, and sockets an
+    # address may open per minute (counted in the shared cache); beyond, 4429.
+    "MAX_SOCKETS_PER_ADDRESS": env.int("REALTIME_MAX_SOCKETS_PER_ADDRESS", default=1000),
+    "MAX_SOCKETS_PER_USER": env.int("REALTIME_MAX_SOCKETS_PER_USER", default=100),
+    "CONNECTS_PER_ADDRESS_PER_MIN": env.int("REALTIME_CONNECTS_PER_ADDRESS_PER_MIN", default=300),
 }
+
+# The cache every process shares: DRF throttles and socket connect rates count here.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
+            # Counting must be quick or skipped (broadcasting/cache_circuit.py), never slow.
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- REST -----------------------------------------------------------------------------
 
@@ -192,9 +211,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "realtime_site.throttling.AnonRateThrottle",
+        "realtime_site.throttling.UserRateThrottle",
     ],
+    # Reverse proxies in front of the server: the client address is the N-th entry from
+    # the right of X-Forwarded-For (0: the peer address, the header is ignored).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="600/minute"),
         "user": env.str("API_THROTTLE_USER", default="3000/minute"),

@@ -32,6 +32,7 @@ ERROR_CODES = {
     "auth_failed",
     "rate_limited",
     "slow_consumer",
+    "too_many_connections",
 }
 
 

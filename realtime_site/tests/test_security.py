@@ -287,3 +287,84 @@ async def test_a_real_server_refuses_other_origins_and_answers_unrouted_paths_wi
     unrouted = await Socket.open(f"{server.ws_url}/not/a/channel", origin=server.http_url)
     assert (await unrouted.recv("error"))["code"] == "unknown_channel"
     assert await unrouted.closed_with() == 4404
+
+
+# --- Socket caps and the connect rate --------------------------------------------------
+
+
+async def open_communicator(headers=(), path: str = "/ws/posts"):
+    """A socket of the site's own page through the whole application; returns it and its first frame."""
+    from channels.testing import WebsocketCommunicator
+
+    from realtime_site.asgi import application
+
+    communicator = WebsocketCommunicator(application, path, headers=[*page_on("http://127.0.0.1:8000"), *headers])
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator, await communicator.receive_json_from(timeout=3)
+
+
+async def assert_refused_4429(communicator, first_frame: dict) -> None:
+    assert first_frame["type"] == "error" and first_frame["code"] == "too_many_connections"
+    assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4429}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_sockets_per_address_are_capped_and_forged_forwarded_for_does_not_help(settings):
+    settings.REALTIME = {"MAX_SOCKETS_PER_ADDRESS": 3}
+    held = []
+    for number in range(3):
+        communicator, frame = await open_communicator([(b"x-forwarded-for", f"10.0.0.{number}".encode())])
+        assert frame["type"] == "connection"
+        held.append(communicator)
+    refused, frame = await open_communicator([(b"x-forwarded-for", b"10.9.9.9")])
+    await assert_refused_4429(refused, frame)
+    await held.pop().disconnect()
+    replacement, frame = await open_communicator()
+    assert frame["type"] == "connection"  # a closed socket frees its place
+    for communicator in [*held, replacement]:
+        await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_sockets_per_user_are_capped(settings, make_user):
+    from asgiref.sync import sync_to_async
+
+    settings.REALTIME = {"MAX_SOCKETS_PER_USER": 2}
+    user = await sync_to_async(make_user)()
+    token = await sync_to_async(lambda: Token.objects.create(user=user).key)()
+    auth = [(b"authorization", f"Token {token}".encode())]
+    held = [(await open_communicator(auth, path))[0] for path in ("/ws/posts", "/ws/users")]
+    refused, frame = await open_communicator(auth)
+    await assert_refused_4429(refused, frame)
+    anonymous, frame = await open_communicator()
+    assert frame["type"] == "connection"  # the cap is the user's, not the address's
+    for communicator in [*held, anonymous]:
+        await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_reconnecting_does_not_reset_the_limits(settings):
+    settings.REALTIME = {"CONNECTS_PER_ADDRESS_PER_MIN": 5}
+    for _ in range(5):
+        communicator, frame = await open_communicator()
+        assert frame["type"] == "connection"
+        await communicator.disconnect()
+    refused, frame = await open_communicator()
+    await assert_refused_4429(refused, frame)
+
+
+@pytest.mark.live_server
+async def test_a_real_server_caps_sockets_from_one_address(live_stack):
+    server = live_stack(REALTIME_MAX_SOCKETS_PER_ADDRESS="5").start_server()
+    held = [await Socket.open(f"{server.ws_url}/ws/posts") for _ in range(5)]
+    for socket in held:
+        await socket.connected()
+    refused = await Socket.open(f"{server.ws_url}/ws/posts")
+    assert (await refused.recv("error"))["code"] == "too_many_connections"
+    assert await refused.closed_with() == 4429
+    await held[0].close()
+    again = await Socket.open(f"{server.ws_url}/ws/posts")
+    await again.connected()
+    for socket in [*held[1:], again]:
+        await socket.close()

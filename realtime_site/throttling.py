@@ -1,0 +1,32 @@
+"""
+DRF's anonymous and per-user throttles, counted in the shared cache and failing open.
+
+They count per client address by DRF's ``NUM_PROXIES`` rule (broadcasting/
+client_address.py says why) in the cache every process shares; when that cache fails,
+requests go through uncounted instead of failing (broadcasting/cache_circuit.py).
+"""
+
+from rest_framework import throttling
+
+from broadcasting.cache_circuit import CacheCircuit
+
+throttle_cache_circuit = CacheCircuit("API throttling")
+
+
+class FailOpenThrottleMixin:
+    def allow_request(self, request, view) -> bool:
+        if not throttle_cache_circuit.closed():
+            return True
+        try:
+            return super().allow_request(request, view)
+        except Exception as error:
+            throttle_cache_circuit.failed(error)
+            return True
+
+
+class AnonRateThrottle(FailOpenThrottleMixin, throttling.AnonRateThrottle):
+    pass
+
+
+class UserRateThrottle(FailOpenThrottleMixin, throttling.UserRateThrottle):
+    pass
