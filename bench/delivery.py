@@ -137,7 +137,14 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 def project_target(name: str, server: str, workers: int, redis_url: str | None) -> Target:
     work_dir = Path(tempfile.mkdtemp(prefix="bench-"))
-    env = base_env(DATABASE_URL=f"sqlite:///{work_dir / 'db.sqlite3'}", DJANGO_LOG_LEVEL="WARNING")
+    env = base_env(
+        DATABASE_URL=f"sqlite:///{work_dir / 'db.sqlite3'}",
+        DJANGO_LOG_LEVEL="WARNING",
+        # Thousands of sockets from one address and one user, opened within a minute.
+        REALTIME_MAX_SOCKETS_PER_ADDRESS="100000",
+        REALTIME_MAX_SOCKETS_PER_USER="100000",
+        REALTIME_CONNECTS_PER_ADDRESS_PER_MIN="100000",
+    )
     if redis_url:
         env.update(REDIS_URL=redis_url, REDIS_KEY_PREFIX=f"bench-{os.getpid()}-{name}")
     manage(env, "migrate", "--noinput")
@@ -145,7 +152,7 @@ def project_target(name: str, server: str, workers: int, redis_url: str | None) 
         env,
         "shell",
         "-c",
-        "from users.models import User; User.objects.create_user('bench@example.com', 'x', is_staff=True)",
+        "from users.models import User; User.objects.create_superuser('bench@example.com', 'x')",
     )
     token = manage(env, "drf_create_token", "bench@example.com").split()[2]
     port = free_port()

@@ -26,7 +26,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from . import audience, client_address, frames
 from .accounts import AccountsSnapshot, Credentials, credentials_of
 from .conf import realtime_setting
-from .context import is_valid_client_id
+from .context import client_key, is_valid_client_id
 from .events import LiveEvent
 from .fanout import process_fanout
 from .feed import ChannelFeed
@@ -122,7 +122,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             send_timeout_secs=realtime_setting("SEND_TIMEOUT_SECS"),
             on_close=self._on_outbox_close,
         )
-        self.feed = ChannelFeed(self.channel, self.outbox, client_id=self.client_id, audiences=self.audiences)
+        self.feed = ChannelFeed(self.channel, self.outbox, own_keys=self._own_keys(), audiences=self.audiences)
         # Subscribe before reading the position: an event committed in between is
         # offered before the feed is placed and counted as heard, never lost in a gap.
         await process_fanout.add(self)
@@ -179,6 +179,17 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         self.audiences = audience.audiences_of(user)
         self.credentials = credentials_of(self.scope)
         self.user_is_staff = bool(self.credentials is not None and user.is_staff)
+
+    def _own_keys(self) -> frozenset[str]:
+        """
+        The exclude_client values that mark an event as this socket's own write: its
+        client id under its user (REST writes, context.py), and the bare client id,
+        which only server code can name (publisher's ``exclude_client=``).
+        """
+        keys = {self.client_id}
+        if self.credentials is not None:
+            keys.add(client_key(self.credentials.user_pk, self.client_id))
+        return frozenset(keys)
 
     async def _admit(self) -> None:
         holder = SocketHolder(

@@ -1,8 +1,12 @@
 """
 Per-request and per-block state that travels with the code making a change.
 
-- The writing client's id (from the ``X-Client-ID`` header, set by ClientIdMiddleware),
-  so the event of a REST write skips the socket that made it (the seed's exclude_client).
+- The writing client: its id (from the ``X-Client-ID`` header, set by
+  ClientIdMiddleware) and the signed-in user making the request, so the event of a
+  REST write skips the socket that made it (the seed's exclude_client). The two go
+  together as one key, ``<user pk>:<client_id>``: a client id only skips sockets of the
+  same signed-in user, so nobody who learns another tab's client_id can make that tab
+  miss an event. Anonymous writes skip nobody.
 - Whether broadcasting is suppressed (the seed's ``broadcast=False``), for data
   migrations, fixtures and maintenance scripts::
 
@@ -16,13 +20,13 @@ never leak between concurrent requests.
 """
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-_current_client_id: ContextVar[str | None] = ContextVar("realtime_client_id", default=None)
+_acting_client: ContextVar[tuple[str, Callable[[], object]] | None] = ContextVar("realtime_client", default=None)
 _suppressed: ContextVar[bool] = ContextVar("realtime_suppressed", default=False)
 
 
@@ -30,19 +34,37 @@ def is_valid_client_id(value: str | None) -> bool:
     return bool(value) and CLIENT_ID_RE.match(value) is not None
 
 
-def current_client_id() -> str | None:
-    """The id of the client whose request is making the current change, if it sent one."""
-    return _current_client_id.get()
+def client_key(user_pk: object, client_id: str) -> str:
+    """The key an event's ``exclude_client`` holds for ``client_id`` of the user ``user_pk``."""
+    return f"{user_pk}:{client_id}"
+
+
+def current_writer_key() -> str | None:
+    """
+    The exclusion key of the client whose request is making the current change: None
+    unless it sent a client id and is signed in (read now, after DRF authenticated it).
+    """
+    acting = _acting_client.get()
+    if acting is None:
+        return None
+    client_id, current_user = acting
+    user = current_user()
+    if user is None or not user.is_authenticated:
+        return None
+    return client_key(user.pk, client_id)
 
 
 @contextmanager
-def acting_client(client_id: str | None) -> Iterator[None]:
-    """Attribute the changes made inside the block to ``client_id`` (None: to nobody)."""
-    token = _current_client_id.set(client_id)
+def acting_client(client_id: str | None, current_user: Callable[[], object]) -> Iterator[None]:
+    """
+    Attribute the changes made inside the block to ``client_id`` of whoever
+    ``current_user()`` returns when a change is made (None client id: to nobody).
+    """
+    token = _acting_client.set((client_id, current_user) if client_id is not None else None)
     try:
         yield
     finally:
-        _current_client_id.reset(token)
+        _acting_client.reset(token)
 
 
 def broadcasting_suppressed() -> bool:

@@ -27,12 +27,13 @@ class LiveEvent:
         if not isinstance(self.renderings, MappingProxyType):
             object.__setattr__(self, "renderings", MappingProxyType(dict(self.renderings)))
 
-    def rendering_for(self, audiences: tuple[str, ...], client_id: str | None) -> str | None:
+    def rendering_for(self, audiences: tuple[str, ...], own_keys: frozenset[str]) -> str | None:
         """
-        The frame a socket of ``audiences`` and ``client_id`` gets, or None when the
-        event is not for it (not visible to it, or its own write): it then gets ``sync``.
+        The frame a socket of ``audiences`` gets, or None when the event is not for it
+        (not visible to it, or its own write: ``exclude_client`` is one of its
+        ``own_keys``): it then gets ``sync``.
         """
-        if self.exclude_client is not None and self.exclude_client == client_id:
+        if self.exclude_client is not None and self.exclude_client in own_keys:
             return None
         return audience.pick_rendering(self.renderings, audiences)
 

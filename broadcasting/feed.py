@@ -31,10 +31,10 @@ logger = logging.getLogger(__name__)
 class ChannelFeed:
     """The ordered, exactly-once stream of one channel to one socket."""
 
-    def __init__(self, channel: str, outbox: Outbox, *, client_id: str, audiences: tuple[str, ...]) -> None:
+    def __init__(self, channel: str, outbox: Outbox, *, own_keys: frozenset[str], audiences: tuple[str, ...]) -> None:
         self.channel = channel
         self.outbox = outbox
-        self.client_id = client_id
+        self.own_keys = own_keys  # exclude_client values that mean "this socket's own write"
         self.audiences = audiences
         self.epoch: str | None = None
         self.last_seq: int | None = None  # the last seq sent; None until start() places the feed
@@ -103,7 +103,7 @@ class ChannelFeed:
     # --- Sending ----------------------------------------------------------------------
 
     def _send_event(self, event: LiveEvent, now: float) -> None:
-        rendering = event.rendering_for(self.audiences, self.client_id)
+        rendering = event.rendering_for(self.audiences, self.own_keys)
         self._send(rendering or frames.sync_frame(self.channel, event.seq), now)
         self.last_seq = event.seq
 

@@ -20,5 +20,9 @@ class ClientIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         client_id = request.headers.get(CLIENT_ID_HEADER)
-        with acting_client(client_id if is_valid_client_id(client_id) else None):
+        if not is_valid_client_id(client_id):
+            client_id = None
+        # request.user is read when an event is made: by then DRF has put its token or
+        # session user there.
+        with acting_client(client_id, lambda: getattr(request, "user", None)):
             return self.get_response(request)

@@ -42,7 +42,8 @@ class ChannelEvent(models.Model):
     seq = models.BigIntegerField()
     # Audience -> the encoded frame that audience gets (see frames.py, audience.py).
     renderings = models.JSONField(default=dict)
-    exclude_client = models.CharField(max_length=64, blank=True, default="")
+    # "<user pk>:<client_id>" of the writing client, or a bare client id named by server code.
+    exclude_client = models.CharField(max_length=100, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

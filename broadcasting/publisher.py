@@ -15,6 +15,12 @@ Model saves and deletes need no call at all: signals.py queues them. One should
 always use these on-commit functions; transport.send_event_rollback_unsafe sends at
 once, whatever later happens to the transaction, and exists for the commit queue alone.
 A failing layer never fails the write (see transport.py).
+
+``exclude_client`` names the socket that should not get the event (it gets ``sync``):
+either a bare ``client_id``, which this server code vouches for, or the key of the
+client making the current request, ``context.current_writer_key()``, which only
+matches that client's sockets of the same signed-in user. Model saves use the latter.
+Never pass a client id straight from a request header: anyone can send any id.
 """
 
 import re

@@ -19,7 +19,7 @@ whose live model's default manager is not built on LiveQuerySet. Objects that
 from django.db import models, transaction
 
 from . import publisher
-from .context import broadcasting_suppressed, current_client_id
+from .context import broadcasting_suppressed, current_writer_key
 from .registry import live_models
 
 
@@ -37,7 +37,7 @@ class LiveQuerySet(models.QuerySet):
             fresh = self.model._base_manager.using(self.db).filter(pk__in=previous)
             for obj in fresh:
                 publisher.broadcast_updated(
-                    obj, previous=previous[obj.pk], exclude_client=current_client_id(), using=self.db
+                    obj, previous=previous[obj.pk], exclude_client=current_writer_key(), using=self.db
                 )
         return changed
 
@@ -49,7 +49,7 @@ class LiveQuerySet(models.QuerySet):
             created = super().bulk_create(objs, *args, **kwargs)
             for obj in created:
                 if obj.pk is not None:
-                    publisher.broadcast_created(obj, exclude_client=current_client_id(), using=self.db)
+                    publisher.broadcast_created(obj, exclude_client=current_writer_key(), using=self.db)
         return created
 
     def bulk_update(self, objs, fields, *args, **kwargs) -> int:
@@ -62,6 +62,6 @@ class LiveQuerySet(models.QuerySet):
             changed = super().bulk_update(objs, fields, *args, **kwargs)
             for obj in objs:
                 publisher.broadcast_updated(
-                    obj, previous=previous.get(obj.pk), exclude_client=current_client_id(), using=self.db
+                    obj, previous=previous.get(obj.pk), exclude_client=current_writer_key(), using=self.db
                 )
         return changed

@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from . import commit_queue, publisher
-from .context import broadcasting_suppressed, current_client_id
+from .context import broadcasting_suppressed, current_writer_key
 from .registry import LiveModel, live_models
 
 # Where pre_save leaves the object's state before the save, for post_save to read.
@@ -57,7 +57,7 @@ def on_post_save(sender: type[models.Model], instance: models.Model, created: bo
     previous = instance.__dict__.pop(PREVIOUS_STATE_ATTR, None)
     if not _is_announced(live_models.for_model(sender), raw, update_fields):
         return
-    exclude_client = current_client_id()
+    exclude_client = current_writer_key()
     if created:
         publisher.broadcast_created(instance, exclude_client=exclude_client, using=using)
     else:
@@ -68,4 +68,4 @@ def on_post_delete(sender: type[models.Model], instance: models.Model, using: st
     """Called after every delete of a live model (bulk deletes and cascades included)."""
     if live_models.for_model(sender) is None or broadcasting_suppressed():
         return
-    publisher.broadcast_deleted(instance, exclude_client=current_client_id(), using=using)
+    publisher.broadcast_deleted(instance, exclude_client=current_writer_key(), using=using)

@@ -240,7 +240,7 @@ async def test_draft_posts_reach_author_and_staff_but_not_others():
 
 async def test_rest_write_with_client_id_skips_that_client_only():
     _, token = await sync_to_async(make_user_with_token)("writer@example.com")
-    writer = await open_socket("/ws/posts?client_id=writer-tab")
+    writer = await open_socket("/ws/posts?client_id=writer-tab", token=token)
     watcher = await open_socket("/ws/posts?client_id=watcher-tab")
     await writer.recv("connection")
     await watcher.recv("connection")

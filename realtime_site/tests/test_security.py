@@ -368,3 +368,33 @@ async def test_a_real_server_caps_sockets_from_one_address(live_stack):
     await again.connected()
     for socket in [*held[1:], again]:
         await socket.close()
+
+
+# --- X-Client-ID: only the same signed-in user's sockets are skipped --------------------
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_another_users_client_id_cannot_hide_an_event_from_a_tab(make_user):
+    from asgiref.sync import sync_to_async
+    from rest_framework.test import APIClient
+
+    victim, attacker = await sync_to_async(make_user)(), await sync_to_async(make_user)()
+    victim_token = await sync_to_async(lambda: Token.objects.create(user=victim).key)()
+    attacker_token = await sync_to_async(lambda: Token.objects.create(user=attacker).key)()
+    tab, frame = await open_communicator(
+        [(b"authorization", f"Token {victim_token}".encode())], "/ws/posts?client_id=victim-tab"
+    )
+    assert frame["type"] == "connection"
+
+    def post_as(token: str, title: str) -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        response = client.post("/api/posts/", {"title": title, "published": True}, HTTP_X_CLIENT_ID="victim-tab")
+        assert response.status_code == 201
+
+    await sync_to_async(post_as)(attacker_token, "spoofed")
+    frame = await tab.receive_json_from(timeout=3)
+    assert (frame["type"], frame["data"]["title"]) == ("created", "spoofed")  # not a sync: the tab stays right
+    await sync_to_async(post_as)(victim_token, "own write")
+    assert (await tab.receive_json_from(timeout=3))["type"] == "sync"  # its own write is still skipped
+    await tab.disconnect()
