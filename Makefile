@@ -31,7 +31,8 @@ venv-dev: $(VENV)/.dev-installed
 
 run: venv
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py migrate --noinput
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py ensure_demo_admin --admin-url http://$(HOST):$(PORT)/admin/
+	case "$${DJANGO_DEBUG:-1}" in 0|false|False|no|off) ;; *) \
+	  DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py ensure_demo_admin --admin-url http://$(HOST):$(PORT)/admin/ ;; esac
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Production mode: DEBUG off, static files from whitenoise, WORKERS processes on one port.

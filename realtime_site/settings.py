@@ -206,7 +206,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "realtime_site.search.BoundedSearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -287,9 +287,11 @@ if env.bool("DJANGO_BEHIND_PROXY", default=False):
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-# /metrics (django-prometheus) is on unless METRICS_ENABLED=0; keep it off the public
-# internet (serve it on an internal port or block it at the proxy).
+# /metrics (django-prometheus): with METRICS_TOKEN set, served to
+# "Authorization: Bearer <METRICS_TOKEN>" only; without one, served only with DEBUG on.
+# METRICS_ENABLED=0 removes it (the counters are still kept).
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=True)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/"

@@ -11,7 +11,7 @@ from broadcasting.views import stats_view
 from posts.views import PostViewSet
 from users.views import UserViewSet
 
-from .views import test_page
+from .views import metrics_view, test_page
 
 router = DefaultRouter()
 router.register("users", UserViewSet, basename="user")
@@ -28,5 +28,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", test_page, name="test-page"),
 ]
-if settings.METRICS_ENABLED:
-    urlpatterns.append(path("", include("django_prometheus.urls")))
+if settings.METRICS_ENABLED and (settings.METRICS_TOKEN or settings.DEBUG):
+    urlpatterns.append(path("metrics", metrics_view, name="prometheus-django-metrics"))

@@ -1,7 +1,14 @@
-"""The browser test page at /: a Django template over the live channels (static/page/)."""
+"""
+The site's own views: the browser test page at / (a Django template over the live
+channels, static/page/) and the guarded Prometheus endpoint.
+"""
 
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.generic import TemplateView
+from django_prometheus.exports import ExportToDjangoView
 
 from broadcasting.registry import live_models
 
@@ -25,3 +32,19 @@ class TestPageView(TemplateView):
 
 
 test_page = ensure_csrf_cookie(TestPageView.as_view())
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """
+    /metrics for Prometheus. With METRICS_TOKEN set it answers only
+    ``Authorization: Bearer <METRICS_TOKEN>``; without one it is routed only with
+    DEBUG on (urls.py), so a production server never shows its versions, memory and
+    request counts to the public.
+    """
+    if settings.METRICS_TOKEN:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not constant_time_compare(token.strip(), settings.METRICS_TOKEN):
+            response = HttpResponse("Metrics need Authorization: Bearer <METRICS_TOKEN>.\n", status=401)
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+    return ExportToDjangoView(request)

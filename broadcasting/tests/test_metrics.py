@@ -17,7 +17,7 @@ def metric(text: str, name: str, channel: str) -> float:
 
 
 async def test_metrics_count_sockets_and_published_events(live_stack):
-    stack = live_stack()
+    stack = live_stack(METRICS_TOKEN="scrape-secret")
     token = stack.create_user("staff@example.com", staff=True)
     server = stack.start_server()
     socket = await Socket.open(f"{server.ws_url}/ws/posts")
@@ -28,7 +28,7 @@ async def test_metrics_count_sockets_and_published_events(live_stack):
                 "/api/posts/", json={"title": f"m{n}", "published": True}, headers={"Authorization": f"Token {token}"}
             )
             await socket.recv("created")
-        text = (await api.get("/metrics")).text
+        text = (await api.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})).text
         assert metric(text, "realtime_sockets_open", "posts") == 1
         assert metric(text, "realtime_events_published_total", "posts") == 2
         assert "django_http_requests_total_by_method_total" in text

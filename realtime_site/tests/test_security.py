@@ -398,3 +398,41 @@ async def test_another_users_client_id_cannot_hide_an_event_from_a_tab(make_user
     await sync_to_async(post_as)(victim_token, "own write")
     assert (await tab.receive_json_from(timeout=3))["type"] == "sync"  # its own write is still skipped
     await tab.disconnect()
+
+
+# --- /metrics is private in production ---------------------------------------------------
+
+
+@pytest.mark.live_server
+async def test_metrics_are_not_public_with_debug_off(live_stack):
+    stack = live_stack()
+    open_server = stack.start_server()
+    guarded_server = live_stack(METRICS_TOKEN="scrape-secret").start_server()
+    async with httpx.AsyncClient(timeout=10) as client:
+        assert (await client.get(f"{open_server.http_url}/metrics")).status_code == 404
+        url = f"{guarded_server.http_url}/metrics"
+        assert (await client.get(url)).status_code == 401
+        assert (await client.get(url, headers={"Authorization": "Bearer wrong"})).status_code == 401
+        scraped = await client.get(url, headers={"Authorization": "Bearer scrape-secret"})
+        assert scraped.status_code == 200 and "realtime_sockets_open" in scraped.text
+
+
+# --- The smaller holes -------------------------------------------------------------------
+
+
+def test_the_demo_admin_is_never_created_with_debug_off(db, settings):
+    from django.core.management import CommandError, call_command
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DJANGO_DEBUG=1"):
+        call_command("ensure_demo_admin")
+    assert not User.objects.filter(email="admin@example.com").exists()
+
+
+def test_a_search_with_thousands_of_terms_is_a_400_not_a_500(make_user, api_client_for):
+    client = api_client_for(make_user())
+    many_terms = " ".join(f"t{number}" for number in range(3000))
+    for path in ("/api/posts/", "/api/users/"):
+        response = client.get(path, {"search": many_terms})
+        assert response.status_code == 400 and "search" in response.json()
+    assert client.get("/api/posts/", {"search": "a few words"}).status_code == 200

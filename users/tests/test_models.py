@@ -42,7 +42,8 @@ def test_createsuperuser_noinput_reads_environment(monkeypatch):
     assert admin.is_superuser and admin.name == "Env Admin" and admin.check_password("env-pass-123456")
 
 
-def test_ensure_demo_admin_creates_one_only_when_no_superuser_exists(capsys):
+def test_ensure_demo_admin_creates_one_only_when_no_superuser_exists(capsys, settings):
+    settings.DEBUG = True
     call_command("ensure_demo_admin")
     assert "admin@example.com" in capsys.readouterr().out
     call_command("ensure_demo_admin")

@@ -1,11 +1,13 @@
 """
 `manage.py ensure_demo_admin`: create a demo superuser when the database has none,
 and print how to sign in. Used by `make run` so a fresh checkout has a working admin.
-Never use the demo account outside local development.
+It refuses to run with DEBUG off: a well-known password must never reach a server
+anyone else can reach. Production creates its first admin with `manage.py createsuperuser`.
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 DEMO_EMAIL = "admin@example.com"
 DEMO_PASSWORD = "admin"
@@ -20,6 +22,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "ensure_demo_admin creates admin@example.com with the password 'admin', so it runs only "
+                "with DJANGO_DEBUG=1. For a real server use `manage.py createsuperuser`."
+            )
         User = get_user_model()
         if User.objects.filter(is_superuser=True).exists():
             self.stdout.write("A superuser exists already; no demo account created.")
