@@ -8,6 +8,7 @@ DJANGO_HTTPS=1, never merely because DEBUG is off, so the project also runs on p
 http behind a TLS-terminating proxy and in local tests.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
+    "axes",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "broadcasting.middleware.ClientIdMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 response.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -102,6 +106,23 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"
+
+# django-axes first: it refuses logins from a locked-out (user, address) pair before
+# the password is even checked, on the admin, the API's login form and /api/auth/token/.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_LOCKOUT_MINUTES", default=15))
+# Lock the (account, address) pair: one address cannot guess at an account, and nobody
+# can lock a user out from everywhere by failing on purpose.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Login forms and the token endpoint all name the email field "username".
+AXES_USERNAME_FORM_FIELD = "username"
+# The same client address as DRF's throttles and the socket limits (NUM_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "broadcasting.client_address.for_request"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -307,5 +328,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.channels.server": {"level": "WARNING"},
+        # Lockouts and failed logins are warnings; its start-up banner is not news.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -9,7 +9,7 @@ from rest_framework.routers import DefaultRouter
 
 from broadcasting.views import stats_view
 from posts.views import PostViewSet
-from users.views import UserViewSet
+from users.views import TokenLoginView, UserViewSet
 
 from .views import metrics_view, test_page
 
@@ -20,6 +20,7 @@ router.register("posts", PostViewSet, basename="post")
 urlpatterns = [
     path("api/", include(router.urls)),
     path("api/auth/", include("rest_framework.urls")),
+    path("api/auth/token/", TokenLoginView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

@@ -1,3 +1,8 @@
+from rest_framework import status
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.response import Response
+
 from broadcasting.api import LiveModelViewSet
 
 from .filters import UserFilter
@@ -28,3 +33,22 @@ class UserViewSet(LiveModelViewSet):
         if key is not None:
             response[NEW_TOKEN_HEADER] = key
         return super().finalize_response(request, response, *args, **kwargs)
+
+
+class TokenLoginView(ObtainAuthToken):
+    """
+    POST /api/auth/token/ with ``username`` (the email) and ``password``: the account's
+    API token for non-browser clients. Failed attempts count toward django-axes'
+    lockout like the admin's and the login form's; a locked-out pair gets 429.
+    """
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        if serializer.is_valid():
+            token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
+            return Response({"token": token.key})
+        if getattr(request, "axes_locked_out", False):
+            return Response(
+                {"detail": "Too many failed logins; try again later."}, status=status.HTTP_429_TOO_MANY_REQUESTS
+            )
+        return Response(serializer.errors, status=status.HTTP_400_BAD_REQUEST)

@@ -436,3 +436,79 @@ def test_a_search_with_thousands_of_terms_is_a_400_not_a_500(make_user, api_clie
         response = client.get(path, {"search": many_terms})
         assert response.status_code == 400 and "search" in response.json()
     assert client.get("/api/posts/", {"search": "a few words"}).status_code == 200
+
+
+# --- Login throttling (django-axes) -------------------------------------------------------
+
+
+def wrong_then_right(post_login, attempts: int) -> int:
+    """Fail ``attempts`` times, then send the right password; return that answer's status."""
+    for _ in range(attempts):
+        post_login("wrong-password")
+    return post_login(PASSWORD)
+
+
+@pytest.mark.parametrize("path", ["/admin/login/", "/api/auth/login/"])
+def test_login_forms_lock_out_after_repeated_failures(make_user, path):
+    make_user("target@example.com", staff=True)
+    browser = Client()
+
+    def post_login(password: str) -> int:
+        return browser.post(path, {"username": "target@example.com", "password": password}).status_code
+
+    assert wrong_then_right(post_login, 5) == 429
+    other_address = Client(REMOTE_ADDR="10.1.2.3")
+    response = other_address.post(path, {"username": "target@example.com", "password": PASSWORD})
+    assert response.status_code == 302  # the lock is that address's, not the account's everywhere
+
+
+def test_the_token_endpoint_locks_out_too(make_user):
+    from rest_framework.test import APIClient
+
+    make_user("target@example.com")
+    client = APIClient()
+
+    def post_login(password: str) -> int:
+        return client.post("/api/auth/token/", {"username": "target@example.com", "password": password}).status_code
+
+    assert post_login(PASSWORD) == 200
+    assert wrong_then_right(post_login, 5) == 429
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_lockout(make_user):
+    make_user("target@example.com", staff=True)
+    for number in range(5):
+        Client(HTTP_X_FORWARDED_FOR=f"10.0.0.{number}").post(
+            "/admin/login/", {"username": "target@example.com", "password": "wrong"}
+        )
+    response = Client(HTTP_X_FORWARDED_FOR="10.9.9.9").post(
+        "/admin/login/", {"username": "target@example.com", "password": PASSWORD}
+    )
+    assert response.status_code == 429
+
+
+# --- API throttles: the real address, counted across processes --------------------------
+
+
+def test_the_anonymous_throttle_ignores_a_forged_forwarded_for(db, settings):
+    from rest_framework.test import APIClient
+
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_CLASSES": ["realtime_site.throttling.AnonRateThrottle"],
+        "DEFAULT_THROTTLE_RATES": {"anon": "3/minute"},
+    }
+    statuses = [
+        APIClient().get("/api/posts/", HTTP_X_FORWARDED_FOR=f"10.0.0.{number}").status_code for number in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+
+
+@pytest.mark.live_server
+@pytest.mark.redis
+async def test_throttles_count_across_server_processes_on_redis(live_stack):
+    stack = live_stack(use_redis=True, API_THROTTLE_ANON="4/minute")
+    servers = [stack.start_server(), stack.start_server()]
+    async with httpx.AsyncClient(timeout=10) as client:
+        statuses = [(await client.get(f"{servers[n % 2].http_url}/api/posts/")).status_code for n in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]
