@@ -137,3 +137,35 @@ def test_phone_width_fits_without_sideways_scrolling(site, new_page):
     expect(page.get_by_test_id("badge-posts")).to_have_attribute("data-status", "live")
     time.sleep(0.2)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+CSP_WATCH = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
+"""
+
+
+def test_the_page_runs_under_its_content_security_policy(site, new_page):
+    """Security (issue 10): the page sends a strict CSP and works under it with no violation."""
+    _, server, _ = site
+    page = new_page()
+    page.context.add_init_script(CSP_WATCH)
+    console_errors = []
+    page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
+    response = page.goto(f"{server.http_url}/")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
+    sign_in(page, server.http_url, "staff@example.com", PASSWORD)
+    expect(page.get_by_test_id("badge-users")).to_have_attribute("data-status", "live")
+    page.fill("#post-form [name=title]", "Under CSP")
+    page.click("#post-form [data-role=submit]")
+    expect(page.get_by_test_id("posts-list")).to_contain_text("Under CSP")
+    page.click("#ping")
+    expect(page.get_by_test_id("ping-result")).to_contain_text("pong in")
+    assert page.evaluate("window.cspViolations") == []
+    assert not [text for text in console_errors if "Content Security Policy" in text]
+
+    page.goto(f"{server.http_url}/api/docs/")  # the docs' inline start-up script is allowed there
+    expect(page.locator(".swagger-ui .title")).to_contain_text("realtime_site API")

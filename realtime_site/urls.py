@@ -1,5 +1,7 @@
 """URL wiring: the API, its schema and docs, the admin, socket stats and the test page."""
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -13,6 +15,10 @@ from users.views import TokenLoginView, UserViewSet
 
 from .views import metrics_view, test_page
 
+# drf-spectacular's docs pages start Swagger UI / ReDoc with an inline script, and ReDoc
+# runs a worker from a blob: URL; everything they load still comes from this origin.
+docs_csp = csp_update({"script-src": [UNSAFE_INLINE], "style-src": [UNSAFE_INLINE], "worker-src": [SELF, "blob:"]})
+
 router = DefaultRouter()
 router.register("users", UserViewSet, basename="user")
 router.register("posts", PostViewSet, basename="post")
@@ -22,8 +28,8 @@ urlpatterns = [
     path("api/auth/", include("rest_framework.urls")),
     path("api/auth/token/", TokenLoginView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/docs/", docs_csp(SpectacularSwaggerView.as_view(url_name="schema")), name="api-docs"),
+    path("api/redoc/", docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="api-redoc"),
     path("ws/stats", require_GET(stats_view), name="ws-stats"),
     path("ws/stats/", require_GET(stats_view)),
     path("admin/", admin.site.urls),
