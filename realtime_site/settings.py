@@ -267,7 +267,7 @@ CORS_ALLOW_HEADERS = (
     "x-csrftoken",
     "x-requested-with",
 )
-CORS_EXPOSE_HEADERS = ["X-Channel-Seq", "X-Channel-Epoch"]
+CORS_EXPOSE_HEADERS = ["X-Channel-Seq", "X-Channel-Epoch", "X-Auth-Token"]
 
 # --- Static files ---------------------------------------------------------------------
 
