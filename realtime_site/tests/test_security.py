@@ -288,6 +288,14 @@ async def test_a_real_server_refuses_other_origins_and_answers_unrouted_paths_wi
     assert (await unrouted.recv("error"))["code"] == "unknown_channel"
     assert await unrouted.closed_with() == 4404
 
+    any_host_server = live_stack(DJANGO_ALLOWED_HOSTS="*").start_server()
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await Socket.open(f"{any_host_server.ws_url}/ws/posts", origin="http://evil.example")
+    assert refused.value.response.status_code == 403
+    own = await Socket.open(f"{any_host_server.ws_url}/ws/posts", origin=any_host_server.http_url)
+    await own.connected()
+    await own.close()
+
 
 # --- Socket caps and the connect rate --------------------------------------------------
 
