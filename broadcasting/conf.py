@@ -8,7 +8,9 @@ from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
     "ALLOWED_ORIGINS": [],
-    "PUBLISH_TIMEOUT_SECS": 5.0,
+    "PUBLISH_TIMEOUT_SECS": 1.0,
+    "PUBLISH_RETRY_SECS": 5.0,
+    "SENDER_QUEUE_EVENTS": 10000,
     "PRESENCE_REFRESH_SECS": 10.0,
     "PRESENCE_TTL_SECS": 30.0,
     "HISTORY_RETENTION_SECS": 86400,

@@ -2,26 +2,30 @@
 The one place that talks to the channel layer: events go out to a channel's group
 here, and come back in here.
 
-Sending: ``send_event_rollback_unsafe`` hands a LiveEvent to the layer at once. One
-should always announce changes with publisher.py's on-commit functions; this send is
-for the commit queue alone, which calls it after the transaction has committed. A
-failing layer (Redis down, frozen or full) never fails the write: the send is bounded
-by REALTIME["PUBLISH_TIMEOUT_SECS"], errors are logged and counted, and sockets get
-the event from the history instead (fanout.py's periodic check).
+Sending: ``send_event_rollback_unsafe`` hands a LiveEvent to the layer. One should
+always announce changes with publisher.py's on-commit functions; this send is for the
+commit queue alone, which calls it after the transaction has committed. It never
+makes the writer wait on the layer: Channels' in-memory layer (one process, no I/O)
+takes the event at once; any other layer (Redis) gets it from the process's
+EventSender thread (sender.py), which sends in rounds, gives a failing layer a rest
+and counts what it could not send. Sockets get any event the layer missed from the
+history instead (fanout.py's periodic check).
 
 Receiving: a ``ChannelSubscription`` is one process's membership of a channel's group
 (fanout.py keeps one per channel per process, however many sockets it serves).
 """
 
 import asyncio
+import atexit
 import logging
+from itertools import groupby
 
 from asgiref.sync import async_to_sync
-from channels.layers import BaseChannelLayer, get_channel_layer
+from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 
 from . import metrics
-from .conf import realtime_setting
 from .events import LiveEvent
+from .sender import EventSender
 
 logger = logging.getLogger(__name__)
 
@@ -34,30 +38,44 @@ def group_name(channel: str) -> str:
     return f"live.{channel}"
 
 
-def send_event_rollback_unsafe(event: LiveEvent) -> bool:
+def send_event_rollback_unsafe(event: LiveEvent) -> None:
     """
-    Send ``event`` to its channel's group now; return whether the layer took it.
-    Unsafe: called inside a transaction that later rolls back, the event is out
-    anyway. Use the publisher's broadcast_* functions, which call this after commit.
+    Hand ``event`` to its channel's group now, without waiting on the layer. Unsafe:
+    called inside a transaction that later rolls back, the event is out anyway. Use
+    the publisher's broadcast_* functions, which call this after commit.
     """
+    if isinstance(get_channel_layer(), InMemoryChannelLayer):
+        _send_in_memory(event)
+    else:
+        event_sender.submit(event)
+
+
+def _send_in_memory(event: LiveEvent) -> None:
     try:
-        async_to_sync(_group_send)(event)
+        async_to_sync(_send_round)([event])
     except Exception:
         logger.exception(
             "Could not publish seq %s on channel %r; sockets get it from the history.", event.seq, event.channel
         )
         metrics.publish_failures.labels(event.channel).inc()
-        return False
+        return
     metrics.events_published.labels(event.channel).inc()
-    return True
 
 
-async def _group_send(event: LiveEvent) -> None:
+async def _send_round(events: list[LiveEvent]) -> None:
+    """Send events in order within each channel, channels side by side."""
     layer = get_channel_layer()
-    await asyncio.wait_for(
-        layer.group_send(group_name(event.channel), event.to_message(LIVE_EVENT_MESSAGE_TYPE)),
-        timeout=realtime_setting("PUBLISH_TIMEOUT_SECS"),
-    )
+
+    async def send_channel(channel_events: list[LiveEvent]) -> None:
+        for event in channel_events:
+            await layer.group_send(group_name(event.channel), event.to_message(LIVE_EVENT_MESSAGE_TYPE))
+
+    by_channel = [list(events) for _, events in groupby(sorted(events, key=lambda e: e.channel), lambda e: e.channel)]
+    await asyncio.gather(*(send_channel(channel_events) for channel_events in by_channel))
+
+
+event_sender = EventSender(_send_round)
+atexit.register(event_sender.drain_at_exit)
 
 
 class ChannelSubscription:

@@ -173,8 +173,12 @@ REALTIME = {
     # Web pages allowed to open sockets besides the site's own origin, whole origins as in
     # CSRF_TRUSTED_ORIGINS: "https://app.example.com", "https://*.example.com".
     "ALLOWED_ORIGINS": env.list("REALTIME_ALLOWED_ORIGINS", default=[]),
-    # How long a send to the channel layer may take before it is given up (logged).
-    "PUBLISH_TIMEOUT_SECS": env.float("REALTIME_PUBLISH_TIMEOUT_SECS", default=5.0),
+    # Publishing runs beside the writers (broadcasting/sender.py): a round of sends to
+    # the layer may take this long; after a failure the layer is left alone this long;
+    # at most this many events wait. What is not sent reaches sockets from the history.
+    "PUBLISH_TIMEOUT_SECS": env.float("REALTIME_PUBLISH_TIMEOUT_SECS", default=1.0),
+    "PUBLISH_RETRY_SECS": env.float("REALTIME_PUBLISH_RETRY_SECS", default=5.0),
+    "SENDER_QUEUE_EVENTS": env.int("REALTIME_SENDER_QUEUE_EVENTS", default=10000),
     # With Redis: how often a process refreshes its socket counts, and when they expire.
     "PRESENCE_REFRESH_SECS": env.float("REALTIME_PRESENCE_REFRESH_SECS", default=10.0),
     "PRESENCE_TTL_SECS": env.float("REALTIME_PRESENCE_TTL_SECS", default=30.0),
