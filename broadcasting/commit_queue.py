@@ -91,17 +91,39 @@ class PendingModelEvent(PendingEvent):
         history.rewrite(self.event(), self.using)
 
 
+# Where a connection keeps its index of pending model events: (the run_on_commit list it
+# was built from, {(channel, pk): PendingModelEvent}).
+PENDING_INDEX_ATTR = "_realtime_pending_model_events"
+
+
+def _pending_index(connection) -> dict[tuple[str, Any], "PendingModelEvent"]:
+    """
+    The pending model events of the open transaction, by (channel, pk), in O(1).
+
+    Django only appends to ``connection.run_on_commit`` while a transaction runs, and
+    puts a new list in its place when a savepoint rolls back (without the callbacks it
+    dropped) or the transaction ends. So an index built for the current list object
+    holds exactly the callbacks still due; a new list object means rebuild it once.
+    """
+    current = connection.run_on_commit
+    cached = getattr(connection, PENDING_INDEX_ATTR, None)
+    if cached is not None and cached[0] is current:
+        return cached[1]
+    index = {
+        (callback.channel, callback.pk): callback
+        for _savepoint_ids, callback, *_robust in current
+        if isinstance(callback, PendingModelEvent)
+    }
+    setattr(connection, PENDING_INDEX_ATTR, (current, index))
+    return index
+
+
 def pending_model_event(using: str, channel: str, pk: Any) -> PendingModelEvent | None:
     """The live (not rolled back) pending event of this object in the open transaction."""
     connection = transaction.get_connection(using)
     if not connection.in_atomic_block:
         return None
-    # run_on_commit holds exactly the callbacks still due: Django removes those of
-    # rolled-back savepoints, so a match here is an event that will be sent.
-    for _savepoint_ids, callback, *_robust in connection.run_on_commit:
-        if isinstance(callback, PendingModelEvent) and callback.channel == channel and callback.pk == pk:
-            return callback
-    return None
+    return _pending_index(connection).get((channel, pk))
 
 
 def queue_model_event(
@@ -133,6 +155,7 @@ def queue_model_event(
         )
         history.record(event.event(), using)
         transaction.on_commit(event, using=using, robust=True)
+        _pending_index(transaction.get_connection(using))[(event.channel, event.pk)] = event
 
 
 def queue_custom_event(

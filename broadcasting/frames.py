@@ -8,6 +8,7 @@ byte-for-byte the live one.
 """
 
 import json
+import threading
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,16 @@ from .registry import LiveModel
 
 class FrameTooLarge(ValueError):
     """A custom event whose frame would exceed REALTIME["MAX_FRAME_BYTES"]."""
+
+
+class RenderingFailed(RuntimeError):
+    """
+    A live model's serializer raised while rendering an event. Rendering runs in the
+    writer's transaction, so the write fails with this error (naming the serializer,
+    the object and the audience) and rolls back: never a silently wrong or missing
+    frame. A serializer that fails for a stand-in viewer (audience.Viewer) would fail
+    for that kind of reader over REST too.
+    """
 
 
 def utc_timestamp() -> str:
@@ -43,9 +54,36 @@ class _StandInRequest:
         return location or "/"
 
 
+# One serializer per (serializer class, audience) and thread, reused for every event:
+# building a serializer's fields costs more than rendering an object with them.
+_serializers = threading.local()
+SERIALIZER_CACHE_SIZE = 512
+
+
+def _serializer_for(live_model: LiveModel, audience_key: str):
+    cache = getattr(_serializers, "by_key", None)
+    if cache is None or len(cache) >= SERIALIZER_CACHE_SIZE:
+        cache = _serializers.by_key = {}
+    key = (live_model.serializer_class, audience_key)
+    serializer = cache.get(key)
+    if serializer is None:
+        request = _StandInRequest(audience.viewer_for(audience_key))
+        serializer = cache[key] = live_model.serializer_class(context={"request": request})
+    return serializer
+
+
 def _serialize(live_model: LiveModel, instance: models.Model, audience_key: str) -> dict:
-    request = _StandInRequest(audience.viewer_for(audience_key))
-    return live_model.serializer_class(instance, context={"request": request}).data
+    serializer = _serializer_for(live_model, audience_key)
+    serializer.instance = instance  # as if built for it, for serializers that read self.instance
+    try:
+        return serializer.to_representation(instance)
+    except Exception as error:
+        raise RenderingFailed(
+            f"{live_model.serializer_class.__qualname__} failed to render {live_model.model_label} "
+            f"pk={instance.pk} for audience {audience_key!r}: {type(error).__name__}: {error}"
+        ) from error
+    finally:
+        serializer.instance = None
 
 
 def model_event_renderings(

@@ -1,6 +1,15 @@
 """
 pre_save / post_save / post_delete of each registered model → the publisher's
-on-commit queue.
+on-commit queue, and every save of a registered model inside a transaction.
+
+Django sends post_save after the row is written, and a save made outside a
+transaction (a DRF view without ATOMIC_REQUESTS, a shell, a script) has committed its
+row by then: the event's seq and history row would go in a second transaction, and a
+crash in between would leave a change no live client ever hears of. So registration
+wraps the model's ``save_base`` in ``transaction.atomic`` when no transaction is open:
+the row, its seq and its history row commit together or not at all, on every path.
+Deletes need nothing (Django's deletion collector already sends post_delete inside its
+transaction), and LiveQuerySet's bulk methods open their own.
 
 Receivers are connected per registered model (through the registry's on_register
 hook), so a model registered later needs no edit here and other models keep Django's
@@ -11,7 +20,9 @@ that moves it out of someone's view reaches them as ``deleted`` (and into view a
 ``created``).
 """
 
-from django.db import models
+import functools
+
+from django.db import models, router, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from . import commit_queue, publisher
@@ -27,10 +38,28 @@ def connect_model_signals() -> None:
 
 
 def _connect(live_model: LiveModel) -> None:
+    _make_saves_atomic(live_model.model)
     uid = f"broadcasting.{live_model.model_label}"
     pre_save.connect(on_pre_save, sender=live_model.model, dispatch_uid=f"{uid}.pre_save")
     post_save.connect(on_post_save, sender=live_model.model, dispatch_uid=f"{uid}.post_save")
     post_delete.connect(on_post_delete, sender=live_model.model, dispatch_uid=f"{uid}.post_delete")
+
+
+def _make_saves_atomic(model: type[models.Model]) -> None:
+    save_base = model.save_base
+    if getattr(save_base, "saves_atomically", False):
+        return
+
+    @functools.wraps(save_base)
+    def atomic_save_base(self, *args, using: str | None = None, **kwargs):
+        alias = using or router.db_for_write(type(self), instance=self)
+        if transaction.get_connection(alias).in_atomic_block:
+            return save_base(self, *args, using=using, **kwargs)
+        with transaction.atomic(using=alias):
+            return save_base(self, *args, using=using, **kwargs)
+
+    atomic_save_base.saves_atomically = True
+    model.save_base = atomic_save_base
 
 
 def _is_announced(live_model: LiveModel | None, raw: bool, update_fields) -> bool:

@@ -184,3 +184,65 @@ async def test_seqs_count_per_channel(listen):
         await sync_to_async(writes)()
         assert (await users_events.next_frame())["seq"] == users_seq + 1
         assert [(await posts_events.next_frame())["seq"] for _ in range(2)] == [posts_seq + 1, posts_seq + 2]
+
+
+def test_a_save_outside_a_transaction_commits_with_its_event_or_not_at_all(monkeypatch):
+    """Autocommit saves (shell, scripts, views without ATOMIC_REQUESTS) run in one transaction with their event."""
+    from broadcasting import history
+
+    author = make_author()
+    post = Post.objects.create(title="before", author=author, published=True)
+    seq_before = current_seq("posts")
+
+    def history_fails(event, using):
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(history, "record", history_fails)
+    with pytest.raises(RuntimeError):
+        Post.objects.create(title="never", author=author, published=True)
+    post.title = "after"
+    with pytest.raises(RuntimeError):
+        post.save()
+    assert not Post.objects.filter(title="never").exists()
+    assert Post.objects.get(pk=post.pk).title == "before"
+    assert current_seq("posts") == seq_before
+
+
+@pytest.mark.live_server
+def test_a_process_killed_between_row_and_event_leaves_neither(live_stack):
+    """A real shell process dies (os._exit) after its row is written, before its history row: nothing is committed."""
+    stack = live_stack()
+    stack.create_user("author@example.com")
+    stack.manage(
+        "shell",
+        "-c",
+        "import os\n"
+        "from broadcasting import history\n"
+        "from posts.models import Post\n"
+        "from users.models import User\n"
+        "history.record = lambda event, using: os._exit(9)\n"
+        "Post.objects.create(title='half-written', author=User.objects.get(email='author@example.com'))\n",
+        check=False,
+    )
+    counts = stack.shell(
+        "from posts.models import Post\n"
+        "from broadcasting.sequence import current_seq\n"
+        "print(Post.objects.filter(title='half-written').count(), current_seq('posts'))"
+    )
+    assert counts.strip().splitlines()[-1].split() == ["0", "0"]
+
+
+def test_a_serializer_that_fails_fails_the_write_naming_it(monkeypatch):
+    """Rendering failures are decided: the write fails with an error naming the serializer, and rolls back."""
+    from broadcasting.frames import RenderingFailed
+    from posts.serializers import PostSerializer
+
+    author = make_author()
+
+    def broken(self, post):
+        raise KeyError("author_name")
+
+    monkeypatch.setattr(PostSerializer, "get_author_name", broken)
+    with pytest.raises(RenderingFailed, match=r"PostSerializer failed to render posts\.Post pk=\d+ for audience"):
+        Post.objects.create(title="unrenderable", author=author, published=True)
+    assert not Post.objects.filter(title="unrenderable").exists()
