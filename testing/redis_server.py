@@ -61,6 +61,13 @@ class OwnRedis:
                 time.sleep(0.05)
         raise RuntimeError("own redis-server did not start")
 
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open and nothing answers, as a hung host would."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
         if self.process is not None and self.process.poll() is None:
@@ -69,6 +76,7 @@ class OwnRedis:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.thaw()
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
