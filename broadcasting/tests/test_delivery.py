@@ -165,3 +165,45 @@ async def apply_operation(api: httpx.AsyncClient, name: str, pick: int, flag: bo
             await api.patch(f"/api/posts/{target}/", json={"title": f"e{pick}", "published": flag})
         else:
             await api.patch(f"/api/users/{target}/", json={"name": f"n{pick}", "is_active": flag})
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+async def test_eight_concurrent_writers_on_postgres_give_every_socket_seqs_1_to_200(live_stack):
+    """8 writers, 200 writes through two processes on PostgreSQL: every socket gets seqs 1..200 in order."""
+    stack = live_stack(database="postgres", use_redis=True)
+    token = stack.create_user("staff@example.com", staff=True)
+    servers = [stack.start_server(), stack.start_server()]
+    stop_following = asyncio.Event()
+    clients = [LiveCollection(servers[n % 2].http_url, servers[n % 2].ws_url, "posts", token=token) for n in range(4)]
+    following = [asyncio.create_task(client.follow(stop_following)) for client in clients]
+    await asyncio.sleep(1.0)
+
+    async def write(writer_number: int) -> list[int]:
+        statuses, own_ids = [], []
+        async with httpx.AsyncClient(timeout=30, headers={"Authorization": f"Token {token}"}) as api:
+            for number in range(25):
+                base = servers[(writer_number + number) % 2].http_url
+                if number % 3 == 2 and own_ids:
+                    response = await api.patch(
+                        f"{base}/api/posts/{own_ids[-1]}/", json={"title": f"{writer_number}:{number}"}
+                    )
+                else:
+                    response = await api.post(
+                        f"{base}/api/posts/", json={"title": f"{writer_number}:{number}", "published": True}
+                    )
+                    own_ids.append(response.json().get("id"))
+                statuses.append(response.status_code)
+        return statuses
+
+    statuses = [status for batch in await asyncio.gather(*(write(n) for n in range(8))) for status in batch]
+    assert len(statuses) == 200 and all(status < 300 for status in statuses)
+    for client in clients:
+        await client.wait_for_seq(200, timeout_secs=15)
+    stop_following.set()
+    await asyncio.gather(*following)
+    truth = await clients[0].fetch_truth()
+    for client in clients:
+        assert client.anomalies == []
+        assert client.applied_seqs == list(range(1, 201))
+        assert client.objects == truth
