@@ -6,9 +6,14 @@ rendered for each audience and written to the history there too, and is handed t
 ``transaction.on_commit`` to be published. Django drops it if the transaction or the
 savepoint it was queued in rolls back, and the database forgets its seq and history
 row with it, so a rolled-back change never sends. Several saves of one object in one
-transaction share one pending event, which carries the final state once.
+transaction share one pending event, which carries the final state once. A later save
+inside a savepoint the event is not tied to goes into a successor event, registered in
+that savepoint: if the savepoint rolls back, the successor goes with it and the
+earlier event, which knows it was superseded, sends nothing live; sockets then get the
+committed state from the history, never the rolled-back one.
 """
 
+import copy
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -36,12 +41,22 @@ class PendingEvent:
         self.send = send
         self.using = using
         self.renderings: dict[str, str] = {}
+        # The savepoints whose rollback drops this event (Django's own record of it).
+        self.tied_savepoint_ids: frozenset[str] = frozenset()
+        self.superseded = False
+
+    def register(self) -> None:
+        """Hand the event to on_commit in the current transaction and savepoints."""
+        transaction.on_commit(self, using=self.using, robust=True)
+        self.tied_savepoint_ids = frozenset(transaction.get_connection(self.using).savepoint_ids)
 
     def event(self) -> LiveEvent:
         """The event as it stands (final once the transaction commits)."""
         return LiveEvent(self.channel, self.seq, self.renderings, self.exclude_client)
 
     def __call__(self) -> None:
+        if self.superseded:
+            return  # a later save's successor sends it, or, rolled back, the history has it
         self.send(self.event())
         if history.should_prune_after(self.seq):
             try:
@@ -84,11 +99,25 @@ class PendingModelEvent(PendingEvent):
             visible_after=visible_after,
         )
 
-    def merge(self, instance: models.Model, deleted: bool, exclude_client: str | None) -> None:
-        """Fold a later change of the same object into this event (final state wins)."""
-        self.exclude_client = exclude_client
-        self._render(instance, deleted)
-        history.rewrite(self.event(), self.using)
+    def merge(self, instance: models.Model, deleted: bool, exclude_client: str | None) -> "PendingModelEvent":
+        """
+        Fold a later change of the same object into this event (final state wins);
+        return the event that now carries it: this one, or a successor when the change
+        is made inside a savepoint this event is not tied to.
+        """
+        connection = transaction.get_connection(self.using)
+        if set(connection.savepoint_ids) <= self.tied_savepoint_ids:
+            target = self
+        else:
+            target = copy.copy(self)
+            self.superseded = True
+        target.superseded = False
+        target.exclude_client = exclude_client
+        target._render(instance, deleted)
+        history.rewrite(target.event(), self.using)
+        if target is not self:
+            target.register()
+        return target
 
 
 # Where a connection keeps its index of pending model events: (the run_on_commit list it
@@ -139,9 +168,12 @@ def queue_model_event(
     """Queue (or merge into the pending) event of a change to ``instance``."""
     pending = pending_model_event(using, live_model.channel, instance.pk)
     if pending is not None:
-        pending.merge(instance, deleted, exclude_client)
+        current = pending.merge(instance, deleted, exclude_client)
+        _pending_index(transaction.get_connection(using))[(current.channel, current.pk)] = current
         return
-    with transaction.atomic(using=using):
+    # No savepoint of its own: if the event cannot be queued, the change it announces
+    # must not commit either, even if the caller catches the error.
+    with transaction.atomic(using=using, savepoint=False):
         seq = take_next_seq(live_model.channel, using)
         event = PendingModelEvent(
             live_model,
@@ -154,7 +186,7 @@ def queue_model_event(
             using=using,
         )
         history.record(event.event(), using)
-        transaction.on_commit(event, using=using, robust=True)
+        event.register()
         _pending_index(transaction.get_connection(using))[(event.channel, event.pk)] = event
 
 
@@ -162,9 +194,11 @@ def queue_custom_event(
     channel: str, event_type: str, data: Any, *, exclude_client: str | None, using: str, send: SendFunction
 ) -> None:
     """Queue a custom event; it takes its seq now and sends when the transaction commits."""
-    with transaction.atomic(using=using):
+    # No savepoint of its own: if the event cannot be queued, the change it announces
+    # must not commit either, even if the caller catches the error.
+    with transaction.atomic(using=using, savepoint=False):
         seq = take_next_seq(channel, using)
         event = PendingEvent(channel, seq, exclude_client, send, using)
         event.renderings = frames.custom_event_renderings(channel, event_type, data, seq, frames.utc_timestamp())
         history.record(event.event(), using)
-        transaction.on_commit(event, using=using, robust=True)
+        event.register()

@@ -3,6 +3,8 @@ Every write path of a registered model emits exactly the events it should, after
 commit, in seq order; rolled-back work emits nothing.
 """
 
+import json
+
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth.models import update_last_login
@@ -246,3 +248,42 @@ def test_a_serializer_that_fails_fails_the_write_naming_it(monkeypatch):
     with pytest.raises(RenderingFailed, match=r"PostSerializer failed to render posts\.Post pk=\d+ for audience"):
         Post.objects.create(title="unrenderable", author=author, published=True)
     assert not Post.objects.filter(title="unrenderable").exists()
+
+
+async def test_a_change_rolled_back_in_a_savepoint_is_never_sent_live(listen):
+    """Saved, then changed again in a savepoint that rolls back: the layer never carries the rolled-back state."""
+    from broadcasting import history
+
+    author = await sync_to_async(make_author)()
+
+    def change_then_roll_back() -> int:
+        with transaction.atomic():
+            post = Post.objects.create(title="committed", author=author, published=True)
+            with pytest.raises(RuntimeError), transaction.atomic():
+                post.title = "rolled back"
+                post.save()
+                raise RuntimeError("abort inner")
+        return current_seq("posts")
+
+    async with listen("posts") as events:
+        seq = await sync_to_async(change_then_roll_back)()
+        await events.assert_nothing(wait_secs=0.5)  # sockets get this seq from the history
+    (stored,) = await sync_to_async(history.events_page)("posts", seq - 1, seq, 10)
+    assert json.loads(stored.renderings["public"])["data"]["title"] == "committed"
+
+
+async def test_a_change_in_a_released_savepoint_is_sent_with_the_final_state(listen):
+    author = await sync_to_async(make_author)()
+
+    def change_in_savepoint() -> None:
+        with transaction.atomic():
+            post = Post.objects.create(title="first", author=author, published=True)
+            with transaction.atomic():
+                post.title = "final"
+                post.save()
+
+    async with listen("posts") as events:
+        await sync_to_async(change_in_savepoint)()
+        frame = await events.next_frame()
+        await events.assert_nothing()
+    assert (frame["type"], frame["data"]["title"]) == ("created", "final")
