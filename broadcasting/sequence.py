@@ -2,7 +2,7 @@
 Reading and taking per-channel seqs (see models.ChannelSequence for why they are ordered).
 """
 
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from .models import ChannelSequence
 
@@ -11,8 +11,20 @@ def take_next_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:
     """
     Return the channel's next seq, locking its counter row until the caller's
     transaction ends. Call inside transaction.atomic(); outside one the lock would be
-    released at once and the ordering guarantee lost.
+    released at once and the ordering guarantee lost. On PostgreSQL and SQLite this is
+    one ``UPDATE … RETURNING`` (the UPDATE takes the row lock); elsewhere it is a
+    SELECT … FOR UPDATE and an UPDATE.
     """
+    connection = connections[using]
+    if connection.vendor in ("postgresql", "sqlite"):
+        table = connection.ops.quote_name(ChannelSequence._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET last_seq = last_seq + 1 WHERE channel = %s RETURNING last_seq", [channel]
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0]
     counters = ChannelSequence.objects.using(using)
     counter = counters.select_for_update().filter(channel=channel).first()
     if counter is None:

@@ -51,6 +51,11 @@ def send_event_rollback_unsafe(event: LiveEvent) -> None:
 
 
 def _send_in_memory(event: LiveEvent) -> None:
+    if not get_channel_layer().groups.get(group_name(event.channel)):
+        # Nobody in this process listens (a shell, a script, a process with no socket
+        # on the channel): the in-memory layer reaches no other process anyway.
+        metrics.events_published.labels(event.channel).inc()
+        return
     try:
         async_to_sync(_send_round)([event])
     except Exception:
