@@ -135,7 +135,9 @@ def manage(env: dict[str, str], *args: str) -> str:
     ).stdout
 
 
-def project_target(name: str, server: str, workers: int, redis_url: str | None) -> Target:
+def project_target(
+    name: str, server: str, workers: int, redis_url: str | None, extra_env: dict[str, str] | None = None
+) -> Target:
     work_dir = Path(tempfile.mkdtemp(prefix="bench-"))
     env = base_env(
         DATABASE_URL=f"sqlite:///{work_dir / 'db.sqlite3'}",
@@ -147,6 +149,7 @@ def project_target(name: str, server: str, workers: int, redis_url: str | None) 
     )
     if redis_url:
         env.update(REDIS_URL=redis_url, REDIS_KEY_PREFIX=f"bench-{os.getpid()}-{name}")
+    env.update(extra_env or {})
     manage(env, "migrate", "--noinput")
     manage(
         env,

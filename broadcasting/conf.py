@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 
 DEFAULTS: dict[str, Any] = {
+    "BROADCAST": True,
     "ALLOWED_ORIGINS": [],
     "PUBLISH_TIMEOUT_SECS": 1.0,
     "PUBLISH_RETRY_SECS": 5.0,

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+from .conf import realtime_setting
+
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 _acting_client: ContextVar[tuple[str, Callable[[], object]] | None] = ContextVar("realtime_client", default=None)
@@ -68,7 +70,8 @@ def acting_client(client_id: str | None, current_user: Callable[[], object]) -> 
 
 
 def broadcasting_suppressed() -> bool:
-    return _suppressed.get()
+    """Whether changes made now announce nothing: inside no_broadcast(), or with REALTIME["BROADCAST"] off."""
+    return _suppressed.get() or not realtime_setting("BROADCAST")
 
 
 @contextmanager

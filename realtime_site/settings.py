@@ -170,6 +170,9 @@ else:
 
 # Live events: one block, read through broadcasting.conf.realtime_setting().
 REALTIME = {
+    # Off: every write commits as usual and announces nothing (benchmarks of the price
+    # of publishing; maintenance). Per block of code, use broadcasting.no_broadcast().
+    "BROADCAST": env.bool("REALTIME_BROADCAST", default=True),
     # Web pages allowed to open sockets besides the site's own origin, whole origins as in
     # CSRF_TRUSTED_ORIGINS: "https://app.example.com", "https://*.example.com".
     "ALLOWED_ORIGINS": env.list("REALTIME_ALLOWED_ORIGINS", default=[]),

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from testing.live_client import LiveCollection
+from testing.sockets import Socket
 from testing.writer import PostWriter
 
 pytestmark = [pytest.mark.live_server, pytest.mark.redis]
@@ -97,6 +98,8 @@ async def test_a_frozen_redis_never_makes_a_writer_wait(live_stack, own_redis):
     stop_following = asyncio.Event()
     clients = [LiveCollection(server.http_url, server.ws_url, "posts", token=token) for server in servers]
     following = [asyncio.create_task(client.follow(stop_following)) for client in clients]
+    watcher = await Socket.open(f"{servers[0].ws_url}/ws/posts")
+    await watcher.connected()
     await asyncio.sleep(1.5)
     loop = asyncio.get_running_loop()
 
@@ -119,6 +122,12 @@ async def test_a_frozen_redis_never_makes_a_writer_wait(live_stack, own_redis):
             "print('bulk_secs', round(time.monotonic() - started, 3))",
         )
         bulk_secs = float(bulk_output.split("bulk_secs")[-1].split()[0])
+        # The process still answers its sockets: ping at once, stats (Redis-backed) within its timeout.
+        for frame_type, answer_within_secs in (("ping", 1.0), ("get_stats", 3.0)):
+            await watcher.send({"type": frame_type})
+            answered_by = loop.time() + answer_within_secs
+            while (await watcher.recv(timeout=max(0.01, answered_by - loop.time())))["type"] not in ("pong", "stats"):
+                pass
         await asyncio.sleep(max(0.0, FREEZE_SECS - (loop.time() - frozen_at)))
         redis_server.thaw()
         response = await api.get(f"{servers[0].http_url}/api/posts/", params={"page_size": 1})
@@ -127,6 +136,7 @@ async def test_a_frozen_redis_never_makes_a_writer_wait(live_stack, own_redis):
         await client.wait_for_seq(final_seq, timeout_secs=DEAF_LIMIT_SECS)
     stop_following.set()
     await asyncio.gather(*following)
+    await watcher.close()
 
     truth = await clients[0].fetch_truth()
     print("freeze report:", json.dumps({"write_secs": write_secs, "bulk_secs": bulk_secs, "final_seq": final_seq}))
