@@ -49,7 +49,8 @@ def write_for(base_url: str, path: str, headers: dict, secs: float, results) -> 
                 while time.monotonic() < deadline:
                     count += 1
                     started = time.perf_counter()
-                    response = await api.post(path, json={"email": f"w{number}-{count}-{time.time_ns()}@bench.example"})
+                    email = f"w{number}-{count}-{time.time_ns()}@bench.example"
+                    response = await api.post(path, json={"email": email, "name": "Bench"})
                     latencies.append(time.perf_counter() - started)
                     if response.status_code != 201:
                         raise RuntimeError(f"{response.status_code}: {response.text[:300]}")
@@ -57,7 +58,10 @@ def write_for(base_url: str, path: str, headers: dict, secs: float, results) -> 
             await asyncio.gather(*(one_writer(number) for number in range(CONCURRENCY)))
         return latencies
 
-    results.send(asyncio.run(writers()))
+    try:
+        results.send(asyncio.run(writers()))
+    except Exception as error:
+        results.send(error)
 
 
 async def drain(socket) -> None:
@@ -79,6 +83,8 @@ async def measure(target: Target, sockets_count: int, secs: float) -> dict:
     writer.start()
     latencies = await asyncio.to_thread(results.recv)
     writer.join()
+    if isinstance(latencies, Exception):
+        raise latencies
     for reader in readers:
         reader.cancel()
     await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
