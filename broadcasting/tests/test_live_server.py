@@ -118,18 +118,6 @@ async def test_production_mode_serves_static_files_api_and_sockets(live_stack, k
         await socket.close()
 
 
-async def test_foreign_origin_gets_http_403_at_the_handshake(live_stack):
-    import websockets
-
-    server = live_stack(database="sqlite").start_server()
-    with pytest.raises(websockets.InvalidStatus) as refused:
-        await Socket.open(f"{server.ws_url}/ws/posts", origin="http://evil.example")
-    assert refused.value.response.status_code == 403
-    socket = await Socket.open(f"{server.ws_url}/ws/posts", origin=server.http_url)
-    await socket.connected()
-    await socket.close()
-
-
 async def test_shell_writes_and_broadcast_command_reach_a_runserver_on_the_in_memory_layer(live_stack):
     """Another process cannot reach the in-memory layer, but its events are in the database:
     the server's periodic check delivers them within a few seconds."""
