@@ -4,10 +4,13 @@ address may open one.
 
 A handshake is refused with ``too_many_connections`` / 4429 when its address already
 holds REALTIME["MAX_SOCKETS_PER_ADDRESS"] sockets or its user
-REALTIME["MAX_SOCKETS_PER_USER"] in this server process, or when its address has
-opened REALTIME["CONNECTS_PER_ADDRESS_PER_MIN"] sockets in the current minute. The
-open-socket counts are this process's (each worker holds its own sockets); the connect
-rate is counted in the cache every process shares (Redis when REDIS_URL is set), so
+REALTIME["MAX_SOCKETS_PER_USER"] on this server, or when its address has opened
+REALTIME["CONNECTS_PER_ADDRESS_PER_MIN"] sockets in the current minute. Open sockets
+are counted in memory by the process that holds them (a shared count would outlive a
+killed process and lock its addresses out); the N worker processes of `make serve`
+(REALTIME["SERVER_PROCESSES"]) each allow 1/N of the caps, and the kernel spreads
+connections evenly over them, so the caps hold for the whole server. The connect rate
+is counted in the cache every process shares (Redis when REDIS_URL is set), so
 reconnecting, to any process, never resets a client's frame limit for free.
 Load tests and benchmarks that open thousands of sockets from one address raise the
 limits from the environment (``make bench`` does).
@@ -46,9 +49,9 @@ class SocketLimits:
         """
         if not await self._connect_allowed(holder.address):
             return "Too many connections opened from your address in the last minute; retry later."
-        if self.by_address[holder.address] >= realtime_setting("MAX_SOCKETS_PER_ADDRESS"):
+        if self.by_address[holder.address] >= _process_share("MAX_SOCKETS_PER_ADDRESS"):
             return "Too many sockets open from your address."
-        if holder.user_pk is not None and self.by_user[holder.user_pk] >= realtime_setting("MAX_SOCKETS_PER_USER"):
+        if holder.user_pk is not None and self.by_user[holder.user_pk] >= _process_share("MAX_SOCKETS_PER_USER"):
             return "Too many sockets open for your account."
         self.by_address[holder.address] += 1
         if holder.user_pk is not None:
@@ -76,6 +79,11 @@ class SocketLimits:
             self.cache_circuit.failed(error)
             return True
         return count <= realtime_setting("CONNECTS_PER_ADDRESS_PER_MIN")
+
+
+def _process_share(limit_name: str) -> int:
+    """This process's share of a server-wide socket cap."""
+    return max(1, realtime_setting(limit_name) // max(1, realtime_setting("SERVER_PROCESSES")))
 
 
 def _decrement(counter: Counter, key: object) -> None:

@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
 
         django.setup()
         call_command("migrate", interactive=False)
+    # Each worker holds its share of the per-address and per-user socket limits, so the
+    # limits hold for the whole server (broadcasting/socket_limits.py).
+    os.environ["REALTIME_SERVER_PROCESSES"] = str(args.workers)
     if args.workers == 1:
         run_worker(args.host, args.port)
         return 0

@@ -209,6 +209,9 @@ REALTIME = {
     "MAX_SOCKETS_PER_ADDRESS": env.int("REALTIME_MAX_SOCKETS_PER_ADDRESS", default=1000),
     "MAX_SOCKETS_PER_USER": env.int("REALTIME_MAX_SOCKETS_PER_USER", default=100),
     "CONNECTS_PER_ADDRESS_PER_MIN": env.int("REALTIME_CONNECTS_PER_ADDRESS_PER_MIN", default=300),
+    # Server processes sharing one port (make serve sets it to WORKERS): each holds this
+    # share of the two socket caps above, so they hold for the whole server.
+    "SERVER_PROCESSES": env.int("REALTIME_SERVER_PROCESSES", default=1),
 }
 
 # The cache every process shares: DRF throttles and socket connect rates count here.
