@@ -24,6 +24,7 @@ def test_debug_off_without_secret_key_refuses_to_start():
         [sys.executable, "manage.py", "check"], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
     )
     assert completed.returncode != 0 and "DJANGO_SECRET_KEY is not set" in completed.stderr
+    assert "Traceback" not in completed.stderr and len(completed.stderr.strip().splitlines()) == 1
 
 
 def test_debug_on_without_secret_key_starts_for_local_development():
