@@ -358,6 +358,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own console handler (DEBUG only) would print each of its records a
+        # second time beside the root handler's; the root handler alone prints them.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.channels.server": {"level": "WARNING"},
         # Lockouts and failed logins are warnings; its start-up banner is not news.
         "axes": {"level": "WARNING"},

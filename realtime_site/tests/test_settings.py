@@ -63,3 +63,11 @@ def test_redis_url_selects_channels_redis_without_the_redis_8_timeout_trap():
     )
     backend, socket_timeout = completed.stdout.splitlines()[-1].split()
     assert backend == "channels_redis.core.RedisChannelLayer" and float(socket_timeout) > 5
+
+
+def test_a_django_warning_is_logged_once_with_debug_on():
+    completed = run_manage(
+        "shell", "-c", "import logging; logging.getLogger('django.request').warning('logged once?')", DJANGO_DEBUG="1"
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert (completed.stdout + completed.stderr).count("logged once?") == 1
