@@ -13,6 +13,7 @@ from broadcasting.views import stats_view
 from posts.views import PostViewSet
 from users.views import TokenLoginView, UserViewSet
 
+from .health import ReadinessView, healthz
 from .views import metrics_view, test_page
 
 # drf-spectacular's docs pages start Swagger UI / ReDoc with an inline script, and ReDoc
@@ -32,6 +33,8 @@ urlpatterns = [
     path("api/redoc/", docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="api-redoc"),
     path("ws/stats", require_GET(stats_view), name="ws-stats"),
     path("ws/stats/", require_GET(stats_view)),
+    path("healthz", require_GET(healthz), name="healthz"),
+    path("readyz", ReadinessView.as_view(), name="readyz"),
     path("admin/", admin.site.urls),
     path("", test_page, name="test-page"),
 ]
