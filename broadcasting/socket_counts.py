@@ -102,6 +102,23 @@ class SocketCounts:
             logger.warning("Could not read socket counts from Redis, counting this process only: %s", error)
             return None
 
+    async def per_process(self) -> dict[str, Counter[str]] | None:
+        """Each live process's counts by its id, from Redis; None without Redis or when it fails."""
+        if not settings.REDIS_URL:
+            return None
+        try:
+            client = self._redis()
+            counts: dict[str, Counter[str]] = {}
+            async for key in client.scan_iter(match=_key_prefix() + "*", count=500):
+                process_id = key.decode().removeprefix(_key_prefix())
+                counts[process_id] = Counter(
+                    {channel.decode(): int(count) for channel, count in (await client.hgetall(key)).items()}
+                )
+            return counts
+        except Exception as error:
+            logger.warning("Could not read socket counts from Redis: %s", error)
+            return None
+
     def _ensure_refresher(self) -> None:
         loop = asyncio.get_running_loop()
         task = self._refreshers.get(loop)

@@ -18,6 +18,7 @@ Receiving: a ``ChannelSubscription`` is one process's membership of a channel's 
 import asyncio
 import atexit
 import logging
+import uuid
 from itertools import groupby
 
 from asgiref.sync import async_to_sync
@@ -81,6 +82,17 @@ async def _send_round(events: list[LiveEvent]) -> None:
 
 event_sender = EventSender(_send_round)
 atexit.register(event_sender.drain_at_exit)
+
+
+async def layer_round_trip(timeout_secs: float) -> None:
+    """Send a message to a new channel of the layer and receive it back; raise if that fails."""
+    layer = get_channel_layer()
+    name = await layer.new_channel()
+    token = uuid.uuid4().hex
+    await asyncio.wait_for(layer.send(name, {"type": "health.check", "token": token}), timeout_secs)
+    message = await asyncio.wait_for(layer.receive(name), timeout_secs)
+    if message.get("token") != token:
+        raise RuntimeError("the channel layer returned another message")
 
 
 class ChannelSubscription:

@@ -12,9 +12,7 @@
 import asyncio
 import dataclasses
 import datetime
-import uuid
 
-from channels.layers import get_channel_layer
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
@@ -22,6 +20,8 @@ from health_check.base import HealthCheck
 from health_check.checks import Database
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
+
+from broadcasting.transport import layer_round_trip
 
 
 @dataclasses.dataclass
@@ -49,16 +49,10 @@ class ChannelLayerCheck(HealthCheck):
     timeout = datetime.timedelta(seconds=2)
 
     async def run(self) -> None:
-        layer = get_channel_layer()
-        name = await layer.new_channel()
-        token = uuid.uuid4().hex
         try:
-            await layer.send(name, {"type": "health.check", "token": token})
-            message = await asyncio.wait_for(layer.receive(name), self.timeout.total_seconds())
+            await layer_round_trip(self.timeout.total_seconds())
         except Exception as error:
             raise ServiceUnavailable(f"channel layer round trip failed: {type(error).__name__}") from error
-        if message.get("token") != token:
-            raise ServiceUnavailable("channel layer returned another message")
 
     def __repr__(self) -> str:
         return "channel_layer"

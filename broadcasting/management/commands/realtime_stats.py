@@ -1,0 +1,82 @@
+"""
+`manage.py realtime_stats`: the live side at a glance, for an operator.
+
+For each registered channel: its last seq, its history epoch, how many events the
+history holds and the oldest it keeps (a client resuming from before it gets reset). Then the sockets of
+every live server process per channel (read from Redis, where each process mirrors its
+counts; without REDIS_URL only a server process knows its own sockets: ask its
+/ws/stats), and whether the channel layer answers a round trip. ``--json`` prints the
+same as one JSON object.
+"""
+
+import asyncio
+import json
+
+from django.core.management.base import BaseCommand
+from django.db.models import Count, Min
+
+from broadcasting.models import ChannelEvent
+from broadcasting.registry import live_models
+from broadcasting.sequence import channel_position
+from broadcasting.socket_counts import socket_counts
+from broadcasting.transport import layer_round_trip
+
+LAYER_TIMEOUT_SECS = 2.0
+
+
+class Command(BaseCommand):
+    help = "Seqs, history and sockets per channel, and whether the channel layer answers."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args, **options) -> None:
+        stats = {"channels": self._channels(), **asyncio.run(self._live())}
+        if options["json"]:
+            self.stdout.write(json.dumps(stats, indent=2))
+            return
+        self.stdout.write("channel      last seq  history events  oldest kept seq  epoch")
+        for channel, row in stats["channels"].items():
+            self.stdout.write(
+                f"{channel:<12} {row['last_seq']:>8}  {row['history_events']:>14}  "
+                f"{row['oldest_seq'] if row['oldest_seq'] is not None else '-':>15}  {row['epoch']}"
+            )
+        processes = stats["sockets_per_process"]
+        if processes is None:
+            self.stdout.write("sockets: unknown here without REDIS_URL (each server process: GET /ws/stats)")
+        else:
+            self.stdout.write(f"sockets: {len(processes)} live server process(es)")
+            for process_id, counts in processes.items():
+                self.stdout.write(f"  {process_id}: {json.dumps(counts, sort_keys=True)}")
+        self.stdout.write(f"channel layer: {stats['channel_layer']}")
+
+    def _channels(self) -> dict:
+        history = {
+            row["channel"]: row
+            for row in ChannelEvent.objects.values("channel").annotate(events=Count("seq"), oldest=Min("seq"))
+        }
+        channels = {}
+        for channel in live_models.channels():
+            last_seq, epoch = channel_position(channel)
+            kept = history.get(channel, {})
+            channels[channel] = {
+                "last_seq": last_seq,
+                "epoch": epoch,
+                "history_events": kept.get("events", 0),
+                "oldest_seq": kept.get("oldest"),
+            }
+        return channels
+
+    async def _live(self) -> dict:
+        processes = await socket_counts.per_process()
+        if processes is not None:
+            processes = {process_id: dict(counts) for process_id, counts in processes.items()}
+        try:
+            await layer_round_trip(LAYER_TIMEOUT_SECS)
+            layer = "ok"
+        except Exception as error:
+            layer = f"failed: {type(error).__name__}: {error}"
+        return {
+            "sockets_per_process": processes,
+            "channel_layer": layer,
+        }

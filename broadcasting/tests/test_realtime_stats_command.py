@@ -1,0 +1,38 @@
+"""`manage.py realtime_stats` against a real server process on Redis."""
+
+import json
+
+import httpx
+import pytest
+
+from testing.sockets import Socket
+
+pytestmark = [pytest.mark.live_server, pytest.mark.redis]
+
+
+async def test_realtime_stats_shows_seqs_history_sockets_per_process_and_the_layer(live_stack):
+    stack = live_stack(use_redis=True)
+    token = stack.create_user("staff@example.com", staff=True)
+    server = stack.start_server()
+    sockets = [await Socket.open(f"{server.ws_url}/ws/posts") for _ in range(2)]
+    for socket in sockets:
+        await socket.connected()
+    headers = {"Authorization": f"Token {token}"}
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10, headers=headers) as api:
+        for number in range(3):
+            response = await api.post("/api/posts/", json={"title": f"s{number}", "published": True})
+            assert response.status_code == 201
+    for socket in sockets:
+        for _ in range(3):
+            await socket.recv("created")
+
+    stats = json.loads(stack.manage("realtime_stats", "--json"))
+
+    assert stats["channels"]["posts"]["last_seq"] == 3
+    assert stats["channels"]["posts"]["history_events"] == 3 and stats["channels"]["posts"]["oldest_seq"] == 1
+    assert [counts.get("posts") for counts in stats["sockets_per_process"].values()] == [2]
+    assert stats["channel_layer"] == "ok"
+    text = stack.manage("realtime_stats")
+    assert "posts" in text and "1 live server process(es)" in text and "channel layer: ok" in text
+    for socket in sockets:
+        await socket.close()
