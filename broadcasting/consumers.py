@@ -17,6 +17,7 @@ the fanout, the socket counts and the metrics.
 
 import json
 import logging
+import time
 import uuid
 from urllib.parse import parse_qs
 
@@ -39,6 +40,8 @@ from .socket_counts import socket_counts
 from .socket_limits import SocketHolder, socket_limits
 
 logger = logging.getLogger(__name__)
+# One line per socket opened, refused and closed (channel, user id, close code, duration).
+socket_log = logging.getLogger("realtime.sockets")
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHORIZED = 4401
@@ -87,6 +90,8 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     outbox: Outbox | None = None
     feed: ChannelFeed | None = None
     subscribed: bool = False
+    opened_at: float | None = None
+    close_code: int | None = None
 
     async def __call__(self, scope, receive, send) -> None:
         """Run the consumer; whatever ends it, it leaves the fanout and stops writing."""
@@ -95,6 +100,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         finally:
             self._leave_fanout()
             self._release_limits()
+            self._log_closed()
             if self.outbox is not None:
                 self.outbox.discard()
 
@@ -106,6 +112,13 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             self._check_handshake()
             await self._admit()
         except ConnectionRefused as refusal:
+            socket_log.info(
+                "socket refused %s code=%s %s",
+                self.scope.get("path"),
+                refusal.close_code,
+                refusal.code,
+                extra={"path": self.scope.get("path"), "close_code": refusal.close_code, "error_code": refusal.code},
+            )
             await self.accept()
             await self.send_json({"type": "error", "code": refusal.code, "message": refusal.message})
             await self.close(code=refusal.close_code)
@@ -143,6 +156,37 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             )
         )
         self.feed.start(committed_seq, epoch, self.since_seq, self.since_epoch)
+        self.opened_at = time.monotonic()
+        socket_log.info(
+            "socket open channel=%s user=%s client_id=%s",
+            self.channel,
+            self._user_id(),
+            self.client_id,
+            extra={"channel": self.channel, "user_id": self._user_id(), "client_id": self.client_id},
+        )
+
+    def _user_id(self) -> object:
+        return self.credentials.user_pk if self.credentials is not None else None
+
+    def _log_closed(self) -> None:
+        if self.opened_at is None:
+            return
+        duration_secs = round(time.monotonic() - self.opened_at, 1)
+        self.opened_at = None
+        socket_log.info(
+            "socket closed channel=%s user=%s code=%s after %.1fs",
+            self.channel,
+            self._user_id(),
+            self.close_code,
+            duration_secs,
+            extra={
+                "channel": self.channel,
+                "user_id": self._user_id(),
+                "close_code": self.close_code,
+                "duration_secs": duration_secs,
+                "client_id": self.client_id,
+            },
+        )
 
     def _check_handshake(self) -> None:
         channel = self.scope["url_route"]["kwargs"]["channel"]
@@ -244,6 +288,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         """Called when the socket has closed, whoever closed it."""
+        self.close_code = code
         self._leave_fanout()
         self._release_limits()
 

@@ -1,0 +1,47 @@
+"""One log line per request and per socket open/close, as JSON with LOG_FORMAT=json, on a real server."""
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from testing.sockets import Socket
+
+pytestmark = pytest.mark.live_server
+
+
+def logged(lines: list[dict], logger_name: str, **fields) -> list[dict]:
+    """The lines of ``logger_name`` whose fields have these values."""
+    wanted = {"name": logger_name, **fields}
+    return [line for line in lines if all(line.get(key) == value for key, value in wanted.items())]
+
+
+def json_lines(log: str) -> list[dict]:
+    lines = []
+    for line in log.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return lines
+
+
+@pytest.mark.parametrize("kind", ["daphne", "serve"])
+async def test_each_request_and_socket_is_logged_once_as_json(live_stack, kind):
+    stack = live_stack(LOG_FORMAT="json", DJANGO_LOG_LEVEL="INFO")
+    server = stack.start_server(kind)
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as api:
+        assert (await api.get("/api/posts/", params={"page_size": 1})).status_code == 200
+    socket = await Socket.open(f"{server.ws_url}/ws/posts?client_id=logged-tab")
+    await socket.connected()
+    await socket.close()
+    await asyncio.sleep(1.0)  # the server logs the close after the handshake ends
+
+    lines = json_lines(server.log())
+    requests = logged(lines, "realtime.requests", path="/api/posts/")
+    assert len(requests) == 1 and requests[0]["status"] == 200 and requests[0]["method"] == "GET"
+    sockets = logged(lines, "realtime.sockets", client_id="logged-tab")
+    assert [line["message"].split()[1] for line in sockets] == ["open", "closed"]
+    closed = sockets[1]
+    assert closed["channel"] == "posts" and closed["close_code"] == 1000 and closed["duration_secs"] >= 0
