@@ -261,6 +261,21 @@ def post_writes(base_url: str, path: str, headers: dict, emails: list[str], resu
     results.send(("ok", first_post, round_trips))
 
 
+async def in_writer_process(function, *args):
+    """
+    Run ``function(*args, results)`` in a spawned process of its own and return what it
+    sends on ``results``. Writes come from there: timed in this process, a POST's round
+    trip would include this event loop's turn through thousands of socket reads.
+    """
+    context = multiprocessing.get_context("spawn")
+    results, writer_end = context.Pipe(duplex=False)
+    writer = context.Process(target=function, args=(*args, writer_end))
+    writer.start()
+    outcome = await asyncio.to_thread(results.recv)
+    writer.join()
+    return outcome
+
+
 async def measure(target: Target, sockets_count: int, writes: int, profile_dir: Path | None = None) -> dict:
     rss_before = target.rss_kib()
     sockets = await open_sockets(target, sockets_count)
@@ -277,14 +292,7 @@ async def measure(target: Target, sockets_count: int, writes: int, profile_dir: 
     profilers = start_profilers(target, profile_dir) if profile_dir else []
     await asyncio.sleep(0.5 if profilers else 0)
     cpu_before = target.cpu_secs()
-    # The writes come from a process of their own: timed in this one, a POST's round
-    # trip would include this event loop's turn through thousands of socket reads.
-    context = multiprocessing.get_context("spawn")
-    results, writer_end = context.Pipe(duplex=False)
-    writer = context.Process(target=post_writes, args=(target.http_url, path, headers, emails, writer_end))
-    writer.start()
-    outcome = await asyncio.to_thread(results.recv)
-    writer.join()
+    outcome = await in_writer_process(post_writes, target.http_url, path, headers, emails)
     assert outcome[0] == "ok", outcome
     _, first_post, run.post_secs = outcome
     deadline = time.monotonic() + 15

@@ -13,7 +13,6 @@ write-path issue's target: broadcasting on costs at most 1.3x off.
 import argparse
 import asyncio
 import json
-import multiprocessing
 import statistics
 import sys
 import time
@@ -26,6 +25,7 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 from bench.delivery import (  # noqa: E402
     Target,
+    in_writer_process,
     open_sockets,
     percentile,
     project_target,
@@ -77,12 +77,7 @@ async def measure(target: Target, sockets_count: int, secs: float) -> dict:
     readers = [asyncio.create_task(drain(socket)) for socket in sockets]
     headers = {"Authorization": f"Token {target.token}"} if target.token else {}
     path = "/api/users/" if target.project else "/users/"
-    context = multiprocessing.get_context("spawn")
-    results, writer_end = context.Pipe(duplex=False)
-    writer = context.Process(target=write_for, args=(target.http_url, path, headers, secs, writer_end))
-    writer.start()
-    latencies = await asyncio.to_thread(results.recv)
-    writer.join()
+    latencies = await in_writer_process(write_for, target.http_url, path, headers, secs)
     if isinstance(latencies, Exception):
         raise latencies
     for reader in readers:

@@ -9,16 +9,11 @@ the socket limits (socket_limits.py) all count the same address, and none of the
 trusts a header a client can forge.
 """
 
-from rest_framework.settings import api_settings
+from types import SimpleNamespace
+
 from rest_framework.throttling import BaseThrottle
 
-
-def client_address(remote_addr: str | None, forwarded_for: str | None) -> str:
-    num_proxies = api_settings.NUM_PROXIES or 0
-    if num_proxies == 0 or not forwarded_for:
-        return remote_addr or ""
-    addresses = forwarded_for.split(",")
-    return addresses[-min(num_proxies, len(addresses))].strip()
+from .handshake import scope_header
 
 
 def for_request(request) -> str:
@@ -27,10 +22,11 @@ def for_request(request) -> str:
 
 
 def for_scope(scope: dict) -> str:
-    """The client address of a socket's handshake."""
-    forwarded_for = None
-    for name, value in scope.get("headers", []):
-        if name == b"x-forwarded-for":
-            forwarded_for = value.decode("latin1")
+    """The client address of a socket's handshake, by the same DRF rule, read from its scope."""
     peer = scope.get("client")
-    return client_address(peer[0] if peer else None, forwarded_for)
+    forwarded_for = scope_header(scope, b"x-forwarded-for")
+    handshake = SimpleNamespace(
+        META={"REMOTE_ADDR": peer[0] if peer else ""},
+        headers={"x-forwarded-for": forwarded_for} if forwarded_for is not None else {},
+    )
+    return for_request(handshake)

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from .conf import realtime_setting
+from .handshake import scope_header
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -53,18 +54,11 @@ def origin_matches(origin: tuple[str, str, int], pattern: str) -> bool:
     return origin[1].endswith("." + host) if wildcard else origin[1] == host
 
 
-def _header(scope: dict, name: bytes) -> str | None:
-    for header_name, value in scope.get("headers", []):
-        if header_name == name:
-            return value.decode("latin1")
-    return None
-
-
 def own_origin(scope: dict) -> tuple[str, str, int] | None:
     """The site's origin as this handshake addresses it, or None if its host is not allowed."""
-    host = _header(scope, b"host")
+    host = scope_header(scope, b"host")
     if settings.USE_X_FORWARDED_HOST:
-        host = _header(scope, b"x-forwarded-host") or host
+        host = scope_header(scope, b"x-forwarded-host") or host
     if not host:
         return None
     domain, _ = split_domain_port(host)
@@ -74,7 +68,7 @@ def own_origin(scope: dict) -> tuple[str, str, int] | None:
     proxy_header = settings.SECURE_PROXY_SSL_HEADER
     if proxy_header is not None:
         name = proxy_header[0].removeprefix("HTTP_").lower().replace("_", "-").encode()
-        secure = secure or _header(scope, name) == proxy_header[1]
+        secure = secure or scope_header(scope, name) == proxy_header[1]
     return normalize_origin(f"{'https' if secure else 'http'}://{host}")
 
 
@@ -85,7 +79,7 @@ def _debug_hosts() -> list[str]:
 
 def origin_allowed(scope: dict) -> bool:
     """Whether a handshake may go on: no Origin, its own origin, or a listed one."""
-    raw_origin = _header(scope, b"origin")
+    raw_origin = scope_header(scope, b"origin")
     if raw_origin is None:
         return True
     origin = normalize_origin(raw_origin)

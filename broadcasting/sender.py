@@ -27,6 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from . import metrics
+from .circuit import Circuit
 from .conf import realtime_setting
 from .events import LiveEvent
 
@@ -46,7 +47,7 @@ class EventSender:
         self._wakeup = threading.Condition()
         self._busy = False
         self._thread: threading.Thread | None = None
-        self.circuit_open_until = 0.0
+        self.circuit = Circuit("Publishing to the channel layer")
 
     def submit(self, event: LiveEvent) -> None:
         """Called by the commit queue after commit: queue ``event``; never waits."""
@@ -90,18 +91,15 @@ class EventSender:
             self._send(loop, batch)
 
     def _send(self, loop: asyncio.AbstractEventLoop, batch: list[LiveEvent]) -> None:
-        if time.monotonic() < self.circuit_open_until:
+        if not self.circuit.closed():
             self._count_dropped(batch, None)
             return
         timeout_secs = realtime_setting("PUBLISH_TIMEOUT_SECS")
         try:
             loop.run_until_complete(asyncio.wait_for(self.send_round(batch), timeout_secs))
         except Exception as error:
-            retry_secs = realtime_setting("PUBLISH_RETRY_SECS")
-            self.circuit_open_until = time.monotonic() + retry_secs
-            self._count_dropped(
-                batch, f"the layer failed ({type(error).__name__}: {error}); not publishing for {retry_secs:.0f}s"
-            )
+            self.circuit.failed(error, realtime_setting("PUBLISH_RETRY_SECS"))
+            self._count_dropped(batch, f"the layer failed ({type(error).__name__}: {error})")
             return
         for event in batch:
             metrics.events_published.labels(event.channel).inc()

@@ -12,6 +12,7 @@ from channels.middleware import BaseMiddleware
 from rest_framework.authtoken.models import Token
 
 from .accounts import TOKEN_KEY_SCOPE_KEY
+from .handshake import scope_header
 
 AUTH_ERROR_SCOPE_KEY = "realtime_auth_error"
 
@@ -24,18 +25,11 @@ def _active_user_for_token(key: str):
     return token.user
 
 
-def _authorization_header(scope: dict) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == b"authorization":
-            return value.decode("latin1")
-    return None
-
-
 class TokenAuthMiddleware(BaseMiddleware):
     """Sets scope["user"] from an ``Authorization: Token`` header; runs inside AuthMiddlewareStack."""
 
     async def __call__(self, scope, receive, send):
-        header = _authorization_header(scope)
+        header = scope_header(scope, b"authorization")
         if header is not None:
             scheme, _, key = header.partition(" ")
             if scheme.lower() == "token":

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from .cache_circuit import CacheCircuit
+from .circuit import Circuit
 from .conf import realtime_setting
 
 CONNECT_WINDOW_SECS = 60
@@ -40,7 +40,7 @@ class SocketLimits:
     def __init__(self) -> None:
         self.by_address: Counter[str] = Counter()
         self.by_user: Counter[object] = Counter()
-        self.cache_circuit = CacheCircuit("Socket connect rate")
+        self.cache_circuit = Circuit("The socket connect rate's cache")
 
     async def admit(self, holder: SocketHolder) -> str | None:
         """
@@ -65,7 +65,7 @@ class SocketLimits:
             _decrement(self.by_user, holder.user_pk)
 
     async def _connect_allowed(self, address: str) -> bool:
-        """Count this connect in the shared cache; a cache that is down lets it through (cache_circuit.py)."""
+        """Count this connect in the shared cache; a cache that is down lets it through (circuit.py)."""
         if not self.cache_circuit.closed():
             return True
         window = int(time.time() // CONNECT_WINDOW_SECS)

@@ -222,7 +222,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
-            # Counting must be quick or skipped (broadcasting/cache_circuit.py), never slow.
+            # Counting must be quick or skipped (broadcasting/circuit.py), never slow.
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }

@@ -3,14 +3,14 @@ DRF's anonymous and per-user throttles, counted in the shared cache and failing 
 
 They count per client address by DRF's ``NUM_PROXIES`` rule (broadcasting/
 client_address.py says why) in the cache every process shares; when that cache fails,
-requests go through uncounted instead of failing (broadcasting/cache_circuit.py).
+requests go through uncounted instead of failing (broadcasting/circuit.py).
 """
 
 from rest_framework import throttling
 
-from broadcasting.cache_circuit import CacheCircuit
+from broadcasting.circuit import Circuit
 
-throttle_cache_circuit = CacheCircuit("API throttling")
+throttle_cache_circuit = Circuit("API throttling's cache")
 
 
 class FailOpenThrottleMixin:
