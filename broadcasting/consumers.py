@@ -31,6 +31,7 @@ from .context import client_key, is_valid_client_id
 from .events import LiveEvent
 from .fanout import process_fanout
 from .feed import ChannelFeed
+from .handshake import printable_path
 from .outbox import SERVER_SEND_SCOPE_KEY, Outbox
 from .ratelimit import TokenBucket
 from .registry import live_models
@@ -112,12 +113,13 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             self._check_handshake()
             await self._admit()
         except ConnectionRefused as refusal:
+            path = printable_path(self.scope.get("path", ""))
             socket_log.info(
                 "socket refused %s code=%s %s",
-                self.scope.get("path"),
+                path,
                 refusal.close_code,
                 refusal.code,
-                extra={"path": self.scope.get("path"), "close_code": refusal.close_code, "error_code": refusal.code},
+                extra={"path": path, "close_code": refusal.close_code, "error_code": refusal.code},
             )
             await self.accept()
             await self.send_json({"type": "error", "code": refusal.code, "message": refusal.message})

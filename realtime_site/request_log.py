@@ -3,7 +3,8 @@ RequestLogMiddleware: one log line per HTTP request, whatever server runs the si
 
 ``realtime.requests`` gets ``GET /api/posts/ 200 12.3ms user=7`` with the same fields
 as structured extras (method, path, status, duration_ms, user_id), so
-``LOG_FORMAT=json`` gives one JSON object per request. Probes and scrapes (/healthz,
+``LOG_FORMAT=json`` gives one JSON object per request. Paths are logged percent-encoded
+and cut short (handshake.printable_path), so no URL can forge a log line. Probes and scrapes (/healthz,
 /readyz, /metrics) are logged at DEBUG so they do not drown the rest. The servers' own
 access logs are off (daphne's at WARNING, uvicorn's disabled), so each request is
 logged once.
@@ -14,6 +15,8 @@ import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+
+from broadcasting.handshake import printable_path
 
 logger = logging.getLogger("realtime.requests")
 
@@ -31,17 +34,18 @@ class RequestLogMiddleware:
         user = getattr(request, "user", None)
         user_id = user.pk if user is not None and user.is_authenticated else None
         level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
+        path = printable_path(request.path)
         logger.log(
             level,
             "%s %s %s %.1fms user=%s",
             request.method,
-            request.path,
+            path,
             response.status_code,
             duration_ms,
             user_id,
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "status": response.status_code,
                 "duration_ms": duration_ms,
                 "user_id": user_id,

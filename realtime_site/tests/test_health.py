@@ -56,3 +56,18 @@ def test_readyz_is_503_on_a_database_not_migrated_yet(tmp_path):
     assert status == "503"
     assert "not applied" in checks["migrations"]
     assert checks["database"] == "ok"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_loads_the_migration_graph_once_per_process(client, monkeypatch):
+    """/readyz is public: a client hammering it must not make every call load the migration graph."""
+    from realtime_site import health
+
+    assert client.get("/readyz").status_code == 200
+
+    def graph_loaded_again(*args, **kwargs):
+        raise AssertionError("the migration graph was loaded again")
+
+    monkeypatch.setattr(health, "MigrationExecutor", graph_loaded_again)
+    response = client.get("/readyz")
+    assert response.status_code == 200 and response.json()["checks"]["migrations"] == "ok"

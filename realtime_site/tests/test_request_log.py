@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 
 import httpx
 import pytest
@@ -45,3 +46,12 @@ async def test_each_request_and_socket_is_logged_once_as_json(live_stack, kind):
     assert [line["message"].split()[1] for line in sockets] == ["open", "closed"]
     closed = sockets[1]
     assert closed["channel"] == "posts" and closed["close_code"] == 1000 and closed["duration_secs"] >= 0
+
+
+def test_a_path_cannot_forge_a_log_line(db, client, caplog):
+    """A decoded %0A in the path would start a line of its own in a plain log."""
+    with caplog.at_level(logging.INFO, "realtime.requests"):
+        client.get("/nothing%0A2026-11-29 INFO realtime.requests: GET /admin/ 200")
+    (record,) = [record for record in caplog.records if record.name == "realtime.requests"]
+    assert "\n" not in record.getMessage() and "%0A2026-11-29" in record.getMessage()
+    assert "\n" not in record.path
