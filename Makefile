@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run serve bench test lint format venv venv-dev migrate clean
+.PHONY: run serve bench test test-database lint format venv venv-dev migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,11 +54,21 @@ format: venv-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Browser tests drive Debian's chromium through Playwright's sync API, whose event loop
-# would clash with the async tests, so they run in a second pytest invocation.
+# Tests run in TEST_WORKERS processes (pytest-xdist): most of their time is spent waiting
+# on servers and sockets, not on the 2 cores. Browser tests drive Debian's chromium through
+# Playwright's sync API, whose event loop would clash with the async tests, so they run in
+# a second pytest invocation.
+TEST_WORKERS ?= 3
+BROWSER_TEST_WORKERS ?= 2
+
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(BIN)/python -m pytest browser_tests $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(BROWSER_TEST_WORKERS) browser_tests $(PYTEST_ARGS)
+
+# The tests whose outcome depends on the database engine (marker `database`), for a
+# second pass on another DATABASE_URL: CI runs them on PostgreSQL after `make test`.
+test-database: venv-dev
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m database $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

@@ -8,7 +8,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from testing import services
 
@@ -21,6 +21,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# Page loads and expectations get 10 s: under parallel test workers on 2 cores a
+# cold page (the API docs) can take longer than Playwright's 5 s default.
+expect.set_options(timeout=10_000)
 
 
 def chromium_path() -> str | None:

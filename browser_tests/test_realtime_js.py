@@ -61,25 +61,51 @@ def test_a_seq_gap_closes_the_socket_and_resumes_from_the_last_applied_seq(js):
     assert "since=7" in result["reopened"] and "epoch=e1" in result["reopened"] and "client_id=t" in result["reopened"]
 
 
-def test_a_dropped_connection_retries_within_a_second_then_backs_off(js):
-    result = js.evaluate(
-        """async () => {
-        const { LiveChannel } = await import("/static/broadcasting/realtime.js");
-        const statuses = [];
-        new LiveChannel("posts", { clientId: "t", onStatus: (s, d) => statuses.push([s, d.delayMs ?? null]) }).open();
-        await tick();
-        openedSockets[0].emit(connection(3));
-        openedSockets[0].drop(1006);
-        await tick(1100);
-        const second = openedSockets[1];
-        second.drop(1006);
-        return { statuses, secondUrl: second && second.url };
-    }"""
+BACKOFF_RUN = """async (randomValue) => {
+    const { LiveChannel } = await import("/static/broadcasting/realtime.js");
+    Math.random = () => randomValue;   // pin the jitter to one end of its range
+    const statuses = [];
+    const onStatus = (s, d) => statuses.push([s, d.delayMs ?? null]);
+    new LiveChannel("posts", { clientId: "t", maxBackoffSecs: 5, onStatus }).open();
+    await tick();
+    openedSockets[0].emit(connection(3));
+    for (let drop = 0; drop < 6; drop++) {
+        const opened = openedSockets.length;
+        openedSockets[opened - 1].drop(1006);
+        while (openedSockets.length === opened) await tick(5);   // wait out the retry delay
+    }
+    const resumed = openedSockets[openedSockets.length - 1];
+    resumed.emit(connection(3));
+    resumed.drop(1006);
+    return { statuses, urls: openedSockets.map((s) => s.url) };
+}"""
+
+
+@pytest.fixture
+def fast_retries(js):
+    """Timers of 0.5-6 s (the retries here; not the 10 s and 25 s heartbeat ones) fire at once."""
+    js.evaluate(
+        "() => { const real = window.setTimeout;"
+        " window.setTimeout = (fn, ms, ...a) => real(fn, ms >= 500 && ms < 6000 ? 0 : ms, ...a); }"
     )
-    delays = [delay for status, delay in result["statuses"] if status == "reconnecting" and delay is not None]
-    assert delays[0] < 1000 and delays[1] < 2000
-    assert "since=3" in result["secondUrl"]
+    return js
+
+
+def reconnect_delays(statuses):
+    return [delay for status, delay in statuses if status == "reconnecting" and delay is not None]
+
+
+def test_reconnect_delays_double_up_to_the_cap_and_start_over_once_live(fast_retries):
+    result = fast_retries.evaluate(BACKOFF_RUN, 0.9999)
+    # Full jitter's ceiling: 1 s, 2 s, 4 s, then the 5 s cap; once live again it starts at 1 s.
+    assert reconnect_delays(result["statuses"]) == [999, 1999, 3999, 4999, 4999, 4999, 999]
+    assert all("since=3" in url for url in result["urls"][1:])
     assert ["live", None] in result["statuses"]
+
+
+def test_full_jitter_lets_a_retry_come_at_once(fast_retries):
+    result = fast_retries.evaluate(BACKOFF_RUN, 0.0)
+    assert reconnect_delays(result["statuses"]) == [0] * 7
 
 
 def test_permanent_refusals_do_not_reconnect(js):

@@ -23,7 +23,7 @@ from realtime_site.asgi import application
 from testing.protocol import assert_frame_shape
 from users.models import User
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
 
 # A page of the site itself: its origin is the handshake's Host.
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")

@@ -13,7 +13,7 @@ from broadcasting.models import ChannelEvent
 from posts.models import Post
 from users.models import User
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
 
 
 def write_posts(count: int) -> None:

@@ -13,7 +13,7 @@ from posts.models import Post
 from testing.live_server import free_port
 from users.models import User
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
 
 
 async def test_broadcast_custom_sends_the_seed_shape_with_a_seq(listen):

@@ -11,7 +11,7 @@ from broadcasting.registry import live_models
 from posts.models import Post
 from users.models import User
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
 
 
 def author() -> User:

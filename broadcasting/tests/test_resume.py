@@ -16,7 +16,7 @@ from realtime_site.asgi import application
 from testing.protocol import assert_frame_shape
 from users.models import User
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
 
 
 def write_posts(count: int) -> list[int]:

@@ -15,7 +15,7 @@ from broadcasting.sequence import current_seq
 from posts.models import Post
 from users.models import User
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
 
 
 def make_author() -> User:

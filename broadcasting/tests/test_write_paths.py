@@ -12,7 +12,7 @@ from broadcasting.sequence import current_seq
 from posts.models import Post
 from users.models import User
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
 
 
 def admin_client() -> tuple[Client, User]:

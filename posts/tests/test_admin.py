@@ -4,7 +4,7 @@ from django.test import Client
 from posts.models import Post
 from users.models import User
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.database]
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from django.test import override_settings
 
 from testing.live_server import PROJECT_DIR, base_env, free_port
 
+pytestmark = pytest.mark.database
+
 
 def test_healthz_says_the_process_answers(client):
     response = client.get("/healthz")

@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 from testing.sockets import Socket
 from users.models import User
 
-pytestmark = pytest.mark.security
+pytestmark = [pytest.mark.security, pytest.mark.database]
 
 PASSWORD = "s3cret-pass-42"
 

@@ -4,7 +4,7 @@ from django.db import IntegrityError
 
 from users.models import User
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.database]
 
 
 def test_create_user_without_password_gets_unusable_password():

@@ -4,7 +4,7 @@ import pytest
 
 from users.models import User
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.database]
 
 
 def test_anonymous_cannot_list_users(api_client_for):
