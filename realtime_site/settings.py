@@ -15,6 +15,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from broadcasting import conf as realtime_conf
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -169,51 +171,9 @@ else:
         }
     }
 
-# Live events: one block, read through broadcasting.conf.realtime_setting().
-REALTIME = {
-    # Off: every write commits as usual and announces nothing (benchmarks of the price
-    # of publishing; maintenance). Per block of code, use broadcasting.no_broadcast().
-    "BROADCAST": env.bool("REALTIME_BROADCAST", default=True),
-    # Web pages allowed to open sockets besides the site's own origin, whole origins as in
-    # CSRF_TRUSTED_ORIGINS: "https://app.example.com", "https://*.example.com".
-    "ALLOWED_ORIGINS": env.list("REALTIME_ALLOWED_ORIGINS", default=[]),
-    # Publishing runs beside the writers (broadcasting/sender.py): a round of sends to
-    # the layer may take this long; after a failure the layer is left alone this long;
-    # at most this many events wait. What is not sent reaches sockets from the history.
-    "PUBLISH_TIMEOUT_SECS": env.float("REALTIME_PUBLISH_TIMEOUT_SECS", default=1.0),
-    "PUBLISH_RETRY_SECS": env.float("REALTIME_PUBLISH_RETRY_SECS", default=5.0),
-    "SENDER_QUEUE_EVENTS": env.int("REALTIME_SENDER_QUEUE_EVENTS", default=10000),
-    # With Redis: how often a process refreshes its socket counts, and when they expire.
-    "PRESENCE_REFRESH_SECS": env.float("REALTIME_PRESENCE_REFRESH_SECS", default=10.0),
-    "PRESENCE_TTL_SECS": env.float("REALTIME_PRESENCE_TTL_SECS", default=30.0),
-    # Event history for resume and repair: kept this long, and at most this many per channel.
-    "HISTORY_RETENTION_SECS": env.int("REALTIME_HISTORY_RETENTION_SECS", default=86400),
-    "HISTORY_MAX_EVENTS": env.int("REALTIME_HISTORY_MAX_EVENTS", default=10000),
-    "PRUNE_EVERY_EVENTS": env.int("REALTIME_PRUNE_EVERY_EVENTS", default=100),
-    # How often each process compares its sockets' position with the database, and
-    # after how long an idle socket is sent a `sync` frame with the channel's seq.
-    "SEQ_CHECK_INTERVAL_SECS": env.float("REALTIME_SEQ_CHECK_INTERVAL_SECS", default=2.0),
-    "IDLE_SYNC_SECS": env.float("REALTIME_IDLE_SYNC_SECS", default=20.0),
-    # Frames a client may send (ping, get_stats): a steady rate and a burst; beyond, 4429.
-    "CLIENT_FRAMES_PER_SEC": env.float("REALTIME_CLIENT_FRAMES_PER_SEC", default=10.0),
-    "CLIENT_FRAME_BURST": env.int("REALTIME_CLIENT_FRAME_BURST", default=30),
-    # No frame sent is larger: a bigger event goes out as {"id": …} with "truncated": true.
-    "MAX_FRAME_BYTES": env.int("REALTIME_MAX_FRAME_BYTES", default=256 * 1024),
-    # A socket is closed 4408 (slow_consumer) past this many bytes waiting to be sent,
-    # or when one send has waited this long on the server.
-    "OUTBOX_MAX_BYTES": env.int("REALTIME_OUTBOX_MAX_BYTES", default=4 * 1024 * 1024),
-    "SEND_TIMEOUT_SECS": env.float("REALTIME_SEND_TIMEOUT_SECS", default=10.0),
-    # Replays and gap repairs read the history this many events at a time.
-    "REPLAY_PAGE_EVENTS": env.int("REALTIME_REPLAY_PAGE_EVENTS", default=50),
-    # Sockets one address or one user may hold in a server process, and sockets an
-    # address may open per minute (counted in the shared cache); beyond, 4429.
-    "MAX_SOCKETS_PER_ADDRESS": env.int("REALTIME_MAX_SOCKETS_PER_ADDRESS", default=1000),
-    "MAX_SOCKETS_PER_USER": env.int("REALTIME_MAX_SOCKETS_PER_USER", default=100),
-    "CONNECTS_PER_ADDRESS_PER_MIN": env.int("REALTIME_CONNECTS_PER_ADDRESS_PER_MIN", default=300),
-    # Server processes sharing one port (make serve sets it to WORKERS): each holds this
-    # share of the two socket caps above, so they hold for the whole server.
-    "SERVER_PROCESSES": env.int("REALTIME_SERVER_PROCESSES", default=1),
-}
+# Live events: one block, every default and its meaning in broadcasting/conf.py; each
+# setting NAME comes from the REALTIME_NAME variable. Read through realtime_setting().
+REALTIME = realtime_conf.from_environment(env)
 
 # The cache every process shares: DRF throttles and socket connect rates count here.
 if REDIS_URL:
