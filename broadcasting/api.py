@@ -9,6 +9,10 @@ LiveModelViewSet: a DRF ModelViewSet for registered models.
   transactions are serializable). A client that subscribes with
   ``?since=<X-Channel-Seq>&epoch=<X-Channel-Epoch>`` gets exactly the changes the list
   does not hold yet: nothing missed, nothing applied twice.
+- Lists and detail views show only what the request's user may read, by the model's
+  registered visibility (visibility.py): the same rule its sockets follow, so a
+  viewset's ``queryset`` may be ``objects.all()`` and still never serve over REST what
+  the sockets hide.
 """
 
 from django.db import connections, router, transaction
@@ -40,6 +44,14 @@ class LivePagination(pagination.PageNumberPagination):
 
 class LiveModelViewSet(viewsets.ModelViewSet):
     pagination_class = LivePagination
+
+    def filter_queryset(self, queryset):
+        """DRF's filters, then the live model's visibility for this user (lists and get_object alike)."""
+        queryset = super().filter_queryset(queryset)
+        live_model = live_models.for_model(queryset.model)
+        if live_model is None:
+            return queryset
+        return live_model.visibility.readable_by(queryset, self.request.user)
 
     def _write_alias(self) -> str:
         return router.db_for_write(self.get_queryset().model)

@@ -24,6 +24,11 @@ from .registry import live_models
 
 
 class LiveQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "LiveQuerySet":
+        """The objects ``user`` may read, by the model's registered visibility (visibility.py)."""
+        live_model = live_models.for_model(self.model)
+        return self if live_model is None else live_model.visibility.readable_by(self, user)
+
     def _is_live(self) -> bool:
         return live_models.for_model(self.model) is not None and not broadcasting_suppressed()
 

@@ -5,8 +5,7 @@ A model joins the live world with one call next to its own code, typically in th
 app's ``live.py`` imported from ``AppConfig.ready()``::
 
     live_models.register(Post, channel="posts", serializer=PostSerializer,
-                         owner=lambda post: post.author_id,
-                         is_public=lambda post: post.published)
+                         owner_field="author", public_when={"published": True})
 
 Nothing in broadcasting/ names a model. The registry answers three questions for the
 rest of the app: is this model live (signals), what does this channel carry (consumers),
@@ -14,21 +13,16 @@ and how does an object look to each kind of viewer (frames).
 """
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import models
 from rest_framework import serializers
 
+from .visibility import Visibility
+
 CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-def _always(instance: models.Model) -> bool:
-    return True
-
-
-def _nobody(instance: models.Model) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -40,16 +34,22 @@ class LiveModel:
     serializer_class: type[serializers.Serializer]
     # Sockets of anonymous users are refused on this channel (close 4401).
     requires_auth: bool = False
-    # The pk of the user who owns an object, who sees it as its owner would over REST.
-    owner: Callable[[models.Model], int | None] = _nobody
-    # Whether every reader of the channel may see the object (else staff and owner only).
-    is_public: Callable[[models.Model], bool] = _always
+    # Who reads what, for sockets and REST alike (visibility.py).
+    visibility: Visibility = field(default_factory=Visibility)
     # Model fields the serializer shows; a save touching none of them is not an event.
     shown_fields: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def model_label(self) -> str:
         return self.model._meta.label
+
+    def owner(self, instance: models.Model) -> Any:
+        """The pk of the user who owns ``instance``, who sees it as its owner would over REST."""
+        return self.visibility.owner_pk(instance)
+
+    def is_public(self, instance: models.Model) -> bool:
+        """Whether every reader of the channel may see ``instance`` (else staff and owner only)."""
+        return self.visibility.is_public(instance)
 
 
 class LiveModelRegistry:
@@ -73,21 +73,25 @@ class LiveModelRegistry:
         channel: str,
         serializer: type[serializers.Serializer],
         requires_auth: bool = False,
-        owner: Callable[[models.Model], int | None] = _nobody,
-        is_public: Callable[[models.Model], bool] = _always,
+        owner_field: str | None = None,
+        public_when: Mapping[str, Any] | None = None,
     ) -> LiveModel:
-        """Make ``model`` live on ``channel``. Called once per model, at app load."""
+        """
+        Make ``model`` live on ``channel``. Called once per model, at app load.
+        ``owner_field`` and ``public_when`` say who reads what (visibility.py).
+        """
         if not CHANNEL_NAME_RE.match(channel):
             raise ValueError(f"Invalid channel name {channel!r}: use [a-z0-9_-], at most 64.")
         if channel in self._by_channel and self._by_channel[channel].model is not model:
             raise ValueError(f"Channel {channel!r} is already taken by {self._by_channel[channel].model_label}.")
+        visibility = Visibility(owner_field=owner_field, public_when=dict(public_when) if public_when else None)
+        visibility.check(model)
         live_model = LiveModel(
             model=model,
             channel=channel,
             serializer_class=serializer,
             requires_auth=requires_auth,
-            owner=owner,
-            is_public=is_public,
+            visibility=visibility,
             shown_fields=_model_fields_shown_by(serializer, model),
         )
         self._by_model[model] = live_model

@@ -9,6 +9,6 @@ live_models.register(
     Post,
     channel="posts",
     serializer=PostSerializer,
-    owner=lambda post: post.author_id,
-    is_public=lambda post: post.published,
+    owner_field="author",
+    public_when={"published": True},
 )

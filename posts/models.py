@@ -6,16 +6,6 @@ from django.db import models
 from broadcasting.querysets import LiveQuerySet
 
 
-class PostQuerySet(LiveQuerySet):
-    def visible_to(self, user) -> "PostQuerySet":
-        """Published posts for everyone; drafts too for their author; everything for staff."""
-        if user is not None and user.is_staff:
-            return self
-        if user is not None and user.is_authenticated:
-            return self.filter(models.Q(published=True) | models.Q(author_id=user.pk))
-        return self.filter(published=True)
-
-
 class Post(models.Model):
     title = models.CharField(max_length=200)
     body = models.TextField(blank=True)
@@ -24,7 +14,9 @@ class Post(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = PostQuerySet.as_manager()
+    # Who reads which post is posts/live.py's registration (owner_field, public_when),
+    # for REST and sockets alike; Post.objects.visible_to(user) applies it.
+    objects = LiveQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

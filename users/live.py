@@ -10,5 +10,5 @@ live_models.register(
     channel="users",
     serializer=UserSerializer,
     requires_auth=True,
-    owner=lambda user: user.pk,
+    owner_field="pk",
 )
