@@ -33,6 +33,7 @@ from .fanout import process_fanout
 from .feed import ChannelFeed
 from .handshake import printable_path
 from .outbox import SERVER_SEND_SCOPE_KEY, Outbox
+from .protocol import ERROR_CLOSES, ClientFrame, CloseCode, ErrorCode, ServerFrame, error_frame
 from .ratelimit import TokenBucket
 from .registry import live_models
 from .sequence import channel_position
@@ -44,20 +45,15 @@ logger = logging.getLogger(__name__)
 # One line per socket opened, refused and closed (channel, user id, close code, duration).
 socket_log = logging.getLogger("realtime.sockets")
 
-CLOSE_BAD_REQUEST = 4400
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_UNKNOWN_CHANNEL = 4404
-CLOSE_RATE_LIMITED = 4429
-
 
 class ConnectionRefused(Exception):
-    """Raised while checking a handshake; becomes an error frame and a 44xx close."""
+    """Raised while checking a handshake; becomes an error frame and its 44xx close."""
 
-    def __init__(self, code: str, message: str, close_code: int) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
-        self.close_code = close_code
+        self.close_code = ERROR_CLOSES[code]
 
 
 class NoRouteConsumer(AsyncJsonWebsocketConsumer):
@@ -67,8 +63,8 @@ class NoRouteConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()
-        await self.send_json({"type": "error", "code": "unknown_channel", "message": "No channel at this path."})
-        await self.close(code=CLOSE_UNKNOWN_CHANNEL)
+        await self.send_json(error_frame(ErrorCode.UNKNOWN_CHANNEL, "No channel at this path."))
+        await self.close(code=int(CloseCode.UNKNOWN_CHANNEL))
 
 
 def _query_value(query: dict[str, list[str]], name: str) -> str | None:
@@ -80,7 +76,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     """One socket subscribed to one model channel."""
 
     # Client frame types, each handled by the method named client_<type>.
-    client_message_types = frozenset({"ping", "get_stats"})
+    client_message_types = frozenset(ClientFrame)
     # No channel-layer name per socket: the process fanout subscribes once for all.
     channel_layer_alias = None
 
@@ -122,8 +118,8 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
                 extra={"path": path, "close_code": refusal.close_code, "error_code": refusal.code},
             )
             await self.accept()
-            await self.send_json({"type": "error", "code": refusal.code, "message": refusal.message})
-            await self.close(code=refusal.close_code)
+            await self.send_json(error_frame(refusal.code, refusal.message))
+            await self.close(code=int(refusal.close_code))
             return
 
         self.client_frames = TokenBucket(
@@ -147,7 +143,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         self.outbox.push(
             frames.encode(
                 {
-                    "type": "connection",
+                    "type": ServerFrame.CONNECTION,
                     "message": f"Connected to channel: {self.channel}",
                     "channel": self.channel,
                     "client_id": self.client_id,
@@ -194,7 +190,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         channel = self.scope["url_route"]["kwargs"]["channel"]
         live_model = live_models.for_channel(channel)
         if live_model is None:
-            raise ConnectionRefused("unknown_channel", f"Unknown channel: {channel}", CLOSE_UNKNOWN_CHANNEL)
+            raise ConnectionRefused(ErrorCode.UNKNOWN_CHANNEL, f"Unknown channel: {channel}")
         self.channel = channel
 
         query = parse_qs(self.scope.get("query_string", b"").decode("latin1"), keep_blank_values=True)
@@ -202,26 +198,22 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         if client_id is None:
             client_id = str(uuid.uuid4())
         elif not is_valid_client_id(client_id):
-            raise ConnectionRefused(
-                "invalid_client_id", "client_id must be 1-64 characters of [A-Za-z0-9_-].", CLOSE_BAD_REQUEST
-            )
+            raise ConnectionRefused(ErrorCode.INVALID_CLIENT_ID, "client_id must be 1-64 characters of [A-Za-z0-9_-].")
         self.client_id = client_id
 
         since = _query_value(query, "since")
         if since is not None and not (since.isascii() and since.isdigit() and len(since) <= 18):
-            raise ConnectionRefused("invalid_since", "since must be a non-negative integer seq.", CLOSE_BAD_REQUEST)
+            raise ConnectionRefused(ErrorCode.INVALID_SINCE, "since must be a non-negative integer seq.")
         self.since_seq = int(since) if since is not None else None
         self.since_epoch = _query_value(query, "epoch")
         if self.since_epoch is not None and not is_valid_client_id(self.since_epoch):
-            raise ConnectionRefused(
-                "invalid_epoch", "epoch must be the epoch of a connection frame.", CLOSE_BAD_REQUEST
-            )
+            raise ConnectionRefused(ErrorCode.INVALID_EPOCH, "epoch must be the epoch of a connection frame.")
 
         if self.scope.get(AUTH_ERROR_SCOPE_KEY):
-            raise ConnectionRefused("auth_failed", self.scope[AUTH_ERROR_SCOPE_KEY], CLOSE_UNAUTHORIZED)
+            raise ConnectionRefused(ErrorCode.AUTH_FAILED, self.scope[AUTH_ERROR_SCOPE_KEY])
         user = self.scope.get("user")
         if live_model.requires_auth and not (user is not None and user.is_authenticated):
-            raise ConnectionRefused("auth_required", f"Sign in to subscribe to channel: {channel}", CLOSE_UNAUTHORIZED)
+            raise ConnectionRefused(ErrorCode.AUTH_REQUIRED, f"Sign in to subscribe to channel: {channel}")
         self.audiences = audience.audiences_of(user)
         self.credentials = credentials_of(self.scope)
         self.user_is_staff = bool(self.credentials is not None and user.is_staff)
@@ -243,7 +235,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         )
         refusal = await socket_limits.admit(holder)
         if refusal is not None:
-            raise ConnectionRefused("too_many_connections", refusal, CLOSE_RATE_LIMITED)
+            raise ConnectionRefused(ErrorCode.TOO_MANY_CONNECTIONS, refusal)
         self.holder = holder
 
     def _release_limits(self) -> None:
@@ -276,7 +268,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             return True
         refusal = accounts.refusal(self.credentials)
         if refusal is not None:
-            self.refuse("auth_failed", refusal, CLOSE_UNAUTHORIZED)
+            self.refuse(ErrorCode.AUTH_FAILED, refusal)
             return False
         is_staff = accounts.is_staff(self.credentials.user_pk)
         if is_staff != self.user_is_staff:
@@ -311,38 +303,39 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         if self.outbox is None or not self.outbox.open:
             return  # closing: nothing more is sent on this socket
         if not self.client_frames.take():
-            self.refuse("rate_limited", "Too many frames; slow down and reconnect.", CLOSE_RATE_LIMITED)
+            self.refuse(ErrorCode.RATE_LIMITED, "Too many frames; slow down and reconnect.")
             return
         if text_data is None:
-            self.send_error("bad_request", "Binary frames are not supported; send JSON text.")
+            self.send_error(ErrorCode.BAD_REQUEST, "Binary frames are not supported; send JSON text.")
             return
         try:
             content = json.loads(text_data)
         except (ValueError, RecursionError):
-            self.send_error("bad_json", "Frame is not valid JSON (or nested too deeply).")
+            self.send_error(ErrorCode.BAD_JSON, "Frame is not valid JSON (or nested too deeply).")
             return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            self.send_error("bad_request", 'Frame must be a JSON object with a string "type".')
+            self.send_error(ErrorCode.BAD_REQUEST, 'Frame must be a JSON object with a string "type".')
             return
         message_type = content["type"]
         if message_type not in self.client_message_types:
-            self.send_error("unknown_type", f"Unknown message type: {message_type[:64]}")
+            self.send_error(ErrorCode.UNKNOWN_TYPE, f"Unknown message type: {message_type[:64]}")
             return
         await getattr(self, f"client_{message_type}")(content)
 
     async def client_ping(self, content: dict) -> None:
-        self.reply({"type": "pong", "message": "pong"})
+        self.reply({"type": ServerFrame.PONG, "message": "pong"})
 
     async def client_get_stats(self, content: dict) -> None:
-        self.reply({"type": "stats", "data": await socket_counts.stats()})
+        self.reply({"type": ServerFrame.STATS, "data": await socket_counts.stats()})
 
     def reply(self, frame: dict) -> None:
         """Queue a frame for this socket, after those already queued."""
         self.outbox.push(frames.encode(frame))
 
-    def send_error(self, code: str, message: str) -> None:
-        self.reply({"type": "error", "code": code, "message": message})
+    def send_error(self, code: ErrorCode, message: str) -> None:
+        """An ``error`` frame; the socket stays open."""
+        self.reply(error_frame(code, message))
 
-    def refuse(self, code: str, message: str, close_code: int) -> None:
-        """Send an ``error`` frame after what is queued, then close with ``close_code``."""
-        self.outbox.close(close_code, {"type": "error", "code": code, "message": message})
+    def refuse(self, code: ErrorCode, message: str) -> None:
+        """Send an ``error`` frame after what is queued, then close with the code's close."""
+        self.outbox.close(ERROR_CLOSES[code], error_frame(code, message))

@@ -17,6 +17,7 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from . import audience
 from .conf import realtime_setting
+from .protocol import ServerFrame
 from .registry import LiveModel
 
 
@@ -153,4 +154,4 @@ def sync_frame(channel: str, seq: int) -> str:
 
 
 def reset_frame(channel: str, seq: int, epoch: str, reason: str) -> dict[str, Any]:
-    return {"type": "reset", "channel": channel, "seq": seq, "epoch": epoch, "reason": reason}
+    return {"type": ServerFrame.RESET.value, "channel": channel, "seq": seq, "epoch": epoch, "reason": reason}

@@ -25,11 +25,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from . import frames, metrics
+from .protocol import CloseCode, ErrorCode, error_frame
 
 logger = logging.getLogger(__name__)
 
-CLOSE_SLOW_CONSUMER = 4408
-CLOSE_SEND_FAILED = 1011
 # A replay waits for room below this share of the limit before it queues its next page.
 REPLAY_ROOM_SHARE = 0.5
 REPLAY_ROOM_POLL_SECS = 0.02
@@ -188,8 +187,8 @@ class Outbox:
         metrics.slow_consumers.labels(self.channel_label).inc()
         self._frames.clear()
         self.queued_bytes = 0
-        self.close_code = CLOSE_SLOW_CONSUMER
-        self._on_close(CLOSE_SLOW_CONSUMER)
+        self.close_code = CloseCode.SLOW_CONSUMER
+        self._on_close(CloseCode.SLOW_CONSUMER)
         protocol = _daphne_protocol(self._server_send)
         if protocol is not None and hasattr(protocol, "closeHandshakeTimeout"):
             # autobahn drops the connection 1 s after its close frame unless the client
@@ -201,7 +200,7 @@ class Outbox:
             self._writer.cancel()
             self._writer = self._loop.create_task(self._send_close_only())
             return
-        self._frames.append(frames.encode({"type": "error", "code": "slow_consumer", "message": reason}))
+        self._frames.append(frames.encode(error_frame(ErrorCode.SLOW_CONSUMER, reason)))
         self._writer = self._loop.create_task(self._drain())
 
     def stalled(self, now: float) -> bool:
@@ -231,7 +230,7 @@ class Outbox:
     def discard(self) -> None:
         """Called when the socket is gone: drop everything and stop writing."""
         if self.close_code is None:
-            self.close_code = CLOSE_SEND_FAILED
+            self.close_code = CloseCode.SEND_FAILED
         self._frames.clear()
         self.queued_bytes = 0
         if self._writer is not None:
@@ -252,7 +251,7 @@ class Outbox:
             self.sending_since = None
             if self.close_code is not None and not self._close_sent:
                 self._close_sent = True
-                await self._server_send({"type": "websocket.close", "code": self.close_code})
+                await self._server_send({"type": "websocket.close", "code": int(self.close_code)})
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -269,8 +268,8 @@ class Outbox:
         self.queued_bytes = 0
         self.sending_since = None
         if self.close_code is None:
-            self.close_code = CLOSE_SEND_FAILED
-            self._on_close(CLOSE_SEND_FAILED)
+            self.close_code = CloseCode.SEND_FAILED
+            self._on_close(CloseCode.SEND_FAILED)
         self._writer = self._loop.create_task(self._send_close_only())
 
     async def _send_close_only(self) -> None:
@@ -278,6 +277,6 @@ class Outbox:
             return
         self._close_sent = True
         try:
-            await self._server_send({"type": "websocket.close", "code": self.close_code})
+            await self._server_send({"type": "websocket.close", "code": int(self.close_code)})
         except Exception as error:
             logger.debug("Closing a socket on %r failed too: %s", self.channel_label, error)

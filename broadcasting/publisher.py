@@ -29,13 +29,13 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, models, router
 
 from . import audience, commit_queue
+from .protocol import ServerFrame
 from .registry import LiveModel, live_models
 from .transport import send_event_rollback_unsafe
 
 CUSTOM_EVENT_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-RESERVED_EVENT_TYPES = frozenset(
-    {"connection", "created", "updated", "deleted", "pong", "stats", "reset", "error", "sync"}
-)
+# A custom event may not take the name of a frame the protocol defines.
+RESERVED_EVENT_TYPES = frozenset(ServerFrame)
 
 
 def _live_model_of(instance: models.Model) -> LiveModel:

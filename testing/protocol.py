@@ -6,34 +6,24 @@ through ``assert_frame_shape`` so a frame that drifts from the protocol fails lo
 from datetime import datetime
 from typing import Any
 
+from broadcasting.protocol import ErrorCode, ServerFrame
+
 MODEL_EVENT_KEYS = {"type", "model", "channel", "timestamp", "seq", "data"}
 CUSTOM_EVENT_KEYS = {"type", "channel", "timestamp", "seq", "data"}
 
+# The keys of each frame type broadcasting/protocol.py names (a test checks none is missing).
 FRAME_KEYS: dict[str, set[str]] = {
-    "connection": {"type", "message", "channel", "client_id", "timestamp", "seq", "epoch"},
-    "created": MODEL_EVENT_KEYS,
-    "updated": MODEL_EVENT_KEYS,
-    "deleted": MODEL_EVENT_KEYS,
-    "pong": {"type", "message"},
-    "stats": {"type", "data"},
-    "reset": {"type", "channel", "seq", "epoch", "reason"},
-    "sync": {"type", "channel", "seq"},
-    "error": {"type", "code", "message"},
+    ServerFrame.CONNECTION: {"type", "message", "channel", "client_id", "timestamp", "seq", "epoch"},
+    ServerFrame.CREATED: MODEL_EVENT_KEYS,
+    ServerFrame.UPDATED: MODEL_EVENT_KEYS,
+    ServerFrame.DELETED: MODEL_EVENT_KEYS,
+    ServerFrame.PONG: {"type", "message"},
+    ServerFrame.STATS: {"type", "data"},
+    ServerFrame.RESET: {"type", "channel", "seq", "epoch", "reason"},
+    ServerFrame.SYNC: {"type", "channel", "seq"},
+    ServerFrame.ERROR: {"type", "code", "message"},
 }
-ERROR_CODES = {
-    "bad_json",
-    "bad_request",
-    "unknown_type",
-    "unknown_channel",
-    "invalid_client_id",
-    "invalid_since",
-    "invalid_epoch",
-    "auth_required",
-    "auth_failed",
-    "rate_limited",
-    "slow_consumer",
-    "too_many_connections",
-}
+ERROR_CODES = set(ErrorCode)
 
 
 def _assert_timestamp(value: Any) -> None:

@@ -4,7 +4,8 @@ import asyncio
 import functools
 import json
 
-from broadcasting.outbox import CLOSE_SEND_FAILED, CLOSE_SLOW_CONSUMER, Outbox, server_backlog_probe
+from broadcasting.outbox import Outbox, server_backlog_probe
+from broadcasting.protocol import CloseCode
 
 
 class FakeServer:
@@ -76,11 +77,11 @@ async def test_past_the_byte_limit_behind_a_held_send_the_socket_is_closed_4408(
     assert outbox.push("x" * 60)  # held up by the server
     assert outbox.push("y" * 60)
     assert outbox.push("z" * 60) is False  # 120 queued > 100
-    assert closes == [CLOSE_SLOW_CONSUMER]
+    assert closes == [CloseCode.SLOW_CONSUMER]
     assert outbox.push("later") is False
     await settle()
     assert server.texts() == []  # the backlog was dropped, the held frame given up
-    assert server.closes() == [CLOSE_SLOW_CONSUMER]
+    assert server.closes() == [CloseCode.SLOW_CONSUMER]
 
 
 async def test_a_send_stuck_past_the_timeout_is_stalled_and_closed_without_waiting_for_it():
@@ -94,8 +95,8 @@ async def test_a_send_stuck_past_the_timeout_is_stalled_and_closed_without_waiti
     assert outbox.stalled(now + 6)
     outbox.close_slow("stuck")
     await settle()
-    assert closes == [CLOSE_SLOW_CONSUMER]
-    assert server.closes() == [CLOSE_SLOW_CONSUMER]  # sent although the stuck frame never was
+    assert closes == [CloseCode.SLOW_CONSUMER]
+    assert server.closes() == [CloseCode.SLOW_CONSUMER]  # sent although the stuck frame never was
     assert server.texts() == []
 
 
@@ -105,8 +106,8 @@ async def test_a_failing_send_closes_that_socket_with_1011():
     server.fail = True
     outbox.push('{"n":1}')
     await settle()
-    assert closes == [CLOSE_SEND_FAILED]
-    assert server.closes() == [CLOSE_SEND_FAILED]
+    assert closes == [CloseCode.SEND_FAILED]
+    assert server.closes() == [CloseCode.SEND_FAILED]
     assert not outbox.open and outbox.push('{"n":2}') is False
 
 
@@ -144,7 +145,7 @@ async def test_a_replay_waiting_for_room_gives_up_as_slow_after_the_send_timeout
     await settle()
     outbox.push("y" * 80)  # over half the limit: no room for a replay page
     await asyncio.wait_for(outbox.wait_for_room(), timeout=2)
-    assert closes == [CLOSE_SLOW_CONSUMER]
+    assert closes == [CloseCode.SLOW_CONSUMER]
 
 
 class FakeTwistedTransport:
@@ -170,10 +171,10 @@ async def test_daphne_buffer_counts_towards_the_limit_and_the_socket_is_told_why
     outbox = Outbox(send, channel_label="posts", max_bytes=600, send_timeout_secs=5.0, on_close=closes.append)
     assert outbox.push("x" * 50)
     assert outbox.push("y" * 200) is False  # 500 held by daphne + 200 > 600
-    assert closes == [CLOSE_SLOW_CONSUMER]
+    assert closes == [CloseCode.SLOW_CONSUMER]
     await settle()
     assert [message["type"] for message in sent] == ["websocket.send", "websocket.send", "websocket.close"]
-    assert json.loads(sent[1]["text"])["code"] == "slow_consumer" and sent[2]["code"] == CLOSE_SLOW_CONSUMER
+    assert json.loads(sent[1]["text"])["code"] == "slow_consumer" and sent[2]["code"] == CloseCode.SLOW_CONSUMER
 
 
 def test_servers_that_push_back_need_no_probe():

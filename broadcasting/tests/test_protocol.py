@@ -1,0 +1,58 @@
+"""
+protocol.py names every frame type, error code and close code once; the docs' tables,
+the suite's frame checks (testing/protocol.py), the consumer and realtime.js agree.
+"""
+
+import re
+
+from broadcasting import protocol
+from broadcasting.consumers import LiveChannelConsumer
+from broadcasting.protocol import ERROR_CLOSES, ClientFrame, CloseCode, ServerFrame
+from testing import protocol as frame_checks
+from testing.live_server import PROJECT_DIR
+
+PROTOCOL_DOC = (PROJECT_DIR / "docs" / "protocol.md").read_text()
+REALTIME_JS = (PROJECT_DIR / "broadcasting" / "static" / "broadcasting" / "realtime.js").read_text()
+
+
+def doc_section(title: str) -> str:
+    return re.search(rf"(?ms)^## {re.escape(title)}\n(.*?)(?=^## |\Z)", PROTOCOL_DOC).group(1)
+
+
+def test_the_close_code_table_lists_every_close_code():
+    documented = {int(code) for code in re.findall(r"^\| (\d{4}) \|", doc_section("Close codes"), re.MULTILINE)}
+    assert documented == set(CloseCode)
+
+
+def test_the_error_code_tables_list_every_code_with_its_close():
+    section = doc_section("Error codes")
+    staying_open = set(re.findall(r"^\| `([a-z_]+)` \| (?!\d)", section, re.MULTILINE))
+    closing = {code: int(close) for code, close in re.findall(r"^\| `([a-z_]+)` \| (\d{4}) \|", section, re.MULTILINE)}
+    assert staying_open == {code for code, close in ERROR_CLOSES.items() if close is None}
+    assert closing == {code: close for code, close in ERROR_CLOSES.items() if close is not None}
+    assert set(ERROR_CLOSES) == set(protocol.ErrorCode)
+
+
+def test_the_docs_show_every_server_frame_and_client_frame():
+    shown = set(re.findall(r'^\{"type": "([a-z_]+)"', doc_section("Server to client"), re.MULTILINE))
+    assert shown == set(ServerFrame)
+    asked = set(re.findall(r'^\| `\{"type": "([a-z_]+)"\}`', doc_section("Client to server"), re.MULTILINE))
+    assert asked == set(ClientFrame)
+
+
+def test_the_suites_frame_checks_cover_every_frame_and_error_code():
+    assert set(frame_checks.FRAME_KEYS) == set(ServerFrame)
+    assert frame_checks.ERROR_CODES == set(protocol.ErrorCode)
+
+
+def test_the_consumer_answers_every_client_frame():
+    assert LiveChannelConsumer.client_message_types == set(ClientFrame)
+    for frame_type in ClientFrame:
+        assert callable(getattr(LiveChannelConsumer, f"client_{frame_type}"))
+
+
+def test_realtime_js_stops_on_exactly_the_permanent_closes_and_handles_every_control_frame():
+    permanent = re.search(r"const PERMANENT_CLOSE_CODES = new Set\(\[([\d, ]+)\]\)", REALTIME_JS).group(1)
+    assert {int(code) for code in permanent.split(",")} == set(protocol.PERMANENT_CLOSES)
+    handled = set(re.findall(r'case "([a-z_]+)":', REALTIME_JS))
+    assert set(ServerFrame) - protocol.MODEL_EVENTS <= handled
