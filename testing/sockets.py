@@ -23,9 +23,17 @@ class Socket:
 
     @classmethod
     async def open(
-        cls, url: str, *, token: str | None = None, origin: str | None = None, cookies: dict | None = None
+        cls,
+        url: str,
+        *,
+        token: str | None = None,
+        origin: str | None = None,
+        cookies: dict | None = None,
+        headers: dict | None = None,
     ) -> "Socket":
-        headers = {"Authorization": f"Token {token}"} if token else {}
+        headers = dict(headers or {})
+        if token:
+            headers["Authorization"] = f"Token {token}"
         if cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
         connection = await websockets.connect(url, additional_headers=headers, origin=origin, open_timeout=10)
