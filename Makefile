@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make run    set up .venv, migrate, create a demo admin, serve on http://127.0.0.1:8000
-#   make test   set up .venv with test tools, lint, run the whole suite
+#   make test   set up .venv with test tools, lint and type-check, run the whole suite
 # Both work on a fresh machine with python3 >= 3.11 and no services (SQLite, in-memory layer).
 #   make serve  the production server (uvicorn, DEBUG off): HOST, PORT, WORKERS (> 1 needs REDIS_URL)
 #   make bench  the delivery benchmark against the FastAPI guide's design (bench/RESULTS.md)
@@ -49,6 +49,7 @@ bench: $(VENV)/.bench-installed
 lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
 
 format: venv-dev
 	$(BIN)/ruff check --fix .

@@ -36,7 +36,7 @@ TOKEN_KEY_SCOPE_KEY = "realtime_token_key"
 class Credentials:
     """What a socket authenticated with, as it was at the handshake."""
 
-    user_pk: object
+    user_pk: int
     auth_hash: str
     session_key: str | None = None
     token_key: str | None = None
@@ -85,7 +85,7 @@ class AccountsSnapshot:
             return "This token has been deleted or replaced."
         return None
 
-    def is_staff(self, user_pk: object) -> bool:
+    def is_staff(self, user_pk: int) -> bool:
         account = self.accounts.get(user_pk)
         return account is not None and account.is_staff
 

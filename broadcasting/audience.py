@@ -8,6 +8,7 @@ Rendering uses the model's own REST serializer with a stand-in viewer as
 ``request.user``, so live data never shows more than REST would.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 STAFF = "staff"
@@ -79,7 +80,7 @@ def audiences_of(user) -> tuple[str, ...]:
     return (owner_audience(user.pk), PUBLIC)
 
 
-def pick_rendering(renderings: dict[str, str], audiences: tuple[str, ...]) -> str | None:
+def pick_rendering(renderings: Mapping[str, str], audiences: tuple[str, ...]) -> str | None:
     """The rendering for the first of ``audiences`` the event has one for, else None."""
     for audience in audiences:
         rendering = renderings.get(audience)

@@ -12,10 +12,11 @@ from .registry import live_models
 
 @checks.register()
 def check_live_models_use_live_querysets(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for live_model in live_models:
         for manager in live_model.model._meta.managers:
-            if not issubclass(manager._queryset_class, LiveQuerySet):
+            queryset_class = getattr(manager, "_queryset_class", None)
+            if not (isinstance(queryset_class, type) and issubclass(queryset_class, LiveQuerySet)):
                 errors.append(
                     checks.Error(
                         f"Manager {manager.name!r} of live model {live_model.model_label} is not built on "

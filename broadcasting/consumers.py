@@ -33,7 +33,7 @@ from .fanout import process_fanout
 from .feed import ChannelFeed
 from .handshake import printable_path
 from .outbox import SERVER_SEND_SCOPE_KEY, Outbox
-from .protocol import ERROR_CLOSES, ClientFrame, CloseCode, ErrorCode, ServerFrame, error_frame
+from .protocol import CLOSES_WITH, ClientFrame, CloseCode, ErrorCode, ServerFrame, error_frame
 from .ratelimit import TokenBucket
 from .registry import live_models
 from .sequence import channel_position
@@ -53,7 +53,7 @@ class ConnectionRefused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-        self.close_code = ERROR_CLOSES[code]
+        self.close_code = int(CLOSES_WITH[code])
 
 
 class NoRouteConsumer(AsyncJsonWebsocketConsumer):
@@ -80,12 +80,14 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     # No channel-layer name per socket: the process fanout subscribes once for all.
     channel_layer_alias = None
 
-    channel: str | None = None
-    client_id: str | None = None
+    # Set by the handshake check (channel, client_id) and once accepted (outbox, feed);
+    # nothing reads them before. _outbox_or_none() is for code that may run earlier.
+    channel: str
+    client_id: str
+    outbox: Outbox
+    feed: ChannelFeed
     credentials: Credentials | None = None
     holder: SocketHolder | None = None  # set while the socket counts against the socket limits
-    outbox: Outbox | None = None
-    feed: ChannelFeed | None = None
     subscribed: bool = False
     opened_at: float | None = None
     close_code: int | None = None
@@ -98,7 +100,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             self._leave_fanout()
             self._release_limits()
             self._log_closed()
-            if self.outbox is not None:
+            if self._outbox_or_none() is not None:
                 self.outbox.discard()
 
     # --- Handshake --------------------------------------------------------------------
@@ -119,7 +121,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             )
             await self.accept()
             await self.send_json(error_frame(refusal.code, refusal.message))
-            await self.close(code=int(refusal.close_code))
+            await self.close(code=refusal.close_code)
             return
 
         self.client_frames = TokenBucket(
@@ -218,6 +220,9 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         self.credentials = credentials_of(self.scope)
         self.user_is_staff = bool(self.credentials is not None and user.is_staff)
 
+    def _outbox_or_none(self) -> Outbox | None:
+        return self.__dict__.get("outbox")
+
     def _own_keys(self) -> frozenset[str]:
         """
         The exclude_client values that mark an event as this socket's own write: its
@@ -300,7 +305,8 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Called with each client frame; malformed ones get an error frame, never a close."""
-        if self.outbox is None or not self.outbox.open:
+        outbox = self._outbox_or_none()
+        if outbox is None or not outbox.open:
             return  # closing: nothing more is sent on this socket
         if not self.client_frames.take():
             self.refuse(ErrorCode.RATE_LIMITED, "Too many frames; slow down and reconnect.")
@@ -338,4 +344,4 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
     def refuse(self, code: ErrorCode, message: str) -> None:
         """Send an ``error`` frame after what is queued, then close with the code's close."""
-        self.outbox.close(ERROR_CLOSES[code], error_frame(code, message))
+        self.outbox.close(CLOSES_WITH[code], error_frame(code, message))

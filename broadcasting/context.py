@@ -23,17 +23,18 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any
 
 from .conf import realtime_setting
 
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
-_acting_client: ContextVar[tuple[str, Callable[[], object]] | None] = ContextVar("realtime_client", default=None)
+_acting_client: ContextVar[tuple[str, Callable[[], Any]] | None] = ContextVar("realtime_client", default=None)
 _suppressed: ContextVar[bool] = ContextVar("realtime_suppressed", default=False)
 
 
 def is_valid_client_id(value: str | None) -> bool:
-    return bool(value) and CLIENT_ID_RE.match(value) is not None
+    return value is not None and CLIENT_ID_RE.match(value) is not None
 
 
 def client_key(user_pk: object, client_id: str) -> str:

@@ -63,13 +63,15 @@ class ChannelFanout:
     channel: str
     loop: asyncio.AbstractEventLoop
     sockets: set = field(default_factory=set)
-    subscription: ChannelSubscription | None = None
+    subscription: ChannelSubscription = field(init=False)
     joined_at: float | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def start(self) -> None:
+    def __post_init__(self) -> None:
         self.subscription = ChannelSubscription(self.channel)
+
+    async def start(self) -> None:
         await self._join()
         self.tasks = [self.loop.create_task(self._relay()), self.loop.create_task(self._check_forever())]
         self.ready.set()

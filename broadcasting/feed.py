@@ -36,7 +36,7 @@ class ChannelFeed:
         self.outbox = outbox
         self.own_keys = own_keys  # exclude_client values that mean "this socket's own write"
         self.audiences = audiences
-        self.epoch: str | None = None
+        self.epoch = ""  # the channel's epoch, from start()
         self.last_seq: int | None = None  # the last seq sent; None until start() places the feed
         self.heard_seq = 0  # the highest seq known to be committed
         self.behind_at_seq: int | None = None
@@ -120,15 +120,20 @@ class ChannelFeed:
 
     # --- Catching up from the history -------------------------------------------------
 
+    def _placed_seq(self) -> int:
+        """last_seq once start() has placed the feed: catching up never runs before."""
+        assert self.last_seq is not None, "a feed catches up only after start() placed it"
+        return self.last_seq
+
     def _catch_up_if_behind(self) -> None:
-        if self._catch_up_task is None and self.last_seq < self.heard_seq and self.outbox.open:
+        if self._catch_up_task is None and self._placed_seq() < self.heard_seq and self.outbox.open:
             self._catch_up_task = asyncio.get_running_loop().create_task(self._catch_up())
 
     async def _catch_up(self) -> None:
         page_events = realtime_setting("REPLAY_PAGE_EVENTS")
         repaired = False
         try:
-            while self.last_seq < self.heard_seq and self.outbox.open:
+            while self._placed_seq() < self.heard_seq and self.outbox.open:
                 page = await database_sync_to_async(history.events_page)(
                     self.channel, self.last_seq, self.heard_seq, page_events
                 )
@@ -139,7 +144,7 @@ class ChannelFeed:
                 for event in page:
                     if not self.outbox.has_replay_room():
                         await self.outbox.wait_for_room()
-                    if event.seq == self.last_seq + 1 and self.outbox.open:
+                    if event.seq == self._placed_seq() + 1 and self.outbox.open:
                         self._send_event(event, asyncio.get_running_loop().time())
                 repaired = repaired or bool(page)
         except asyncio.CancelledError:

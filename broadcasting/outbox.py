@@ -21,7 +21,7 @@ import asyncio
 import functools
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from . import frames, metrics
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 REPLAY_ROOM_SHARE = 0.5
 REPLAY_ROOM_POLL_SECS = 0.02
 
-ServerSend = Callable[[dict[str, Any]], Awaitable[None]]
+ServerSend = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
 # Where RecordServerSend leaves the ASGI server's own send in a socket's scope.
 SERVER_SEND_SCOPE_KEY = "realtime.server_send"
@@ -276,7 +276,8 @@ class Outbox:
         if self._close_sent:
             return
         self._close_sent = True
+        code = self.close_code if self.close_code is not None else CloseCode.SEND_FAILED
         try:
-            await self._server_send({"type": "websocket.close", "code": int(self.close_code)})
+            await self._server_send({"type": "websocket.close", "code": int(code)})
         except Exception as error:
             logger.debug("Closing a socket on %r failed too: %s", self.channel_label, error)

@@ -59,7 +59,7 @@ class ErrorCode(StrEnum):
     BAD_JSON = "bad_json"
     BAD_REQUEST = "bad_request"
     UNKNOWN_TYPE = "unknown_type"
-    # Sent just before the close in ERROR_CLOSES.
+    # Sent just before the close in CLOSES_WITH.
     INVALID_CLIENT_ID = "invalid_client_id"
     INVALID_SINCE = "invalid_since"
     INVALID_EPOCH = "invalid_epoch"
@@ -71,11 +71,11 @@ class ErrorCode(StrEnum):
     TOO_MANY_CONNECTIONS = "too_many_connections"
 
 
-# The close each error code comes with; None: the socket stays open.
-ERROR_CLOSES: dict[ErrorCode, CloseCode | None] = {
-    ErrorCode.BAD_JSON: None,
-    ErrorCode.BAD_REQUEST: None,
-    ErrorCode.UNKNOWN_TYPE: None,
+# Error codes sent on a socket that stays open.
+STAYS_OPEN = frozenset({ErrorCode.BAD_JSON, ErrorCode.BAD_REQUEST, ErrorCode.UNKNOWN_TYPE})
+
+# The others: the close each comes with.
+CLOSES_WITH: dict[ErrorCode, CloseCode] = {
     ErrorCode.INVALID_CLIENT_ID: CloseCode.BAD_REQUEST,
     ErrorCode.INVALID_SINCE: CloseCode.BAD_REQUEST,
     ErrorCode.INVALID_EPOCH: CloseCode.BAD_REQUEST,

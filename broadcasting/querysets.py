@@ -16,6 +16,8 @@ whose live model's default manager is not built on LiveQuerySet. Objects that
 ``bulk_create(ignore_conflicts=True)`` did not insert have no pk and send nothing.
 """
 
+from typing import Any
+
 from django.db import models, transaction
 
 from . import publisher
@@ -23,8 +25,8 @@ from .context import broadcasting_suppressed, current_writer_key
 from .registry import live_models
 
 
-class LiveQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "LiveQuerySet":
+class LiveQuerySet(models.QuerySet[Any, Any]):
+    def visible_to(self, user) -> models.QuerySet[Any, Any]:
         """The objects ``user`` may read, by the model's registered visibility (visibility.py)."""
         live_model = live_models.for_model(self.model)
         return self if live_model is None else live_model.visibility.readable_by(self, user)
@@ -46,7 +48,7 @@ class LiveQuerySet(models.QuerySet):
                 )
         return changed
 
-    def bulk_create(self, objs, *args, **kwargs) -> list[models.Model]:
+    def bulk_create(self, objs, *args, **kwargs) -> list[Any]:  # passes every argument on
         """INSERT the objects, then announce each one that got a pk (one ``created`` each)."""
         if not self._is_live():
             return super().bulk_create(objs, *args, **kwargs)

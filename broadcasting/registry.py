@@ -108,7 +108,10 @@ class LiveModelRegistry:
 
     def for_model(self, model: type[models.Model]) -> LiveModel | None:
         """The registration of ``model`` (or of the concrete model a proxy stands for)."""
-        return self._by_model.get(model) or self._by_model.get(model._meta.concrete_model)
+        live_model = self._by_model.get(model)
+        if live_model is None and model._meta.concrete_model is not None:
+            live_model = self._by_model.get(model._meta.concrete_model)
+        return live_model
 
     def for_channel(self, channel: str) -> LiveModel | None:
         return self._by_channel.get(channel)
@@ -126,7 +129,7 @@ def _model_fields_shown_by(serializer: type[serializers.Serializer], model: type
     the whole object (a SerializerMethodField, say) may read anything, so then every
     field counts.
     """
-    sources = {serializer_field.source for serializer_field in serializer().fields.values()}
+    sources = {serializer_field.source or "" for serializer_field in serializer().fields.values()}
     concrete = model._meta.concrete_fields
     if "*" in sources:
         return frozenset(name for f in concrete for name in (f.name, f.attname))

@@ -21,6 +21,8 @@ that moves it out of someone's view reaches them as ``deleted`` (and into view a
 """
 
 import functools
+from collections.abc import Callable
+from typing import Any
 
 from django.db import models, router, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -45,21 +47,25 @@ def _connect(live_model: LiveModel) -> None:
     post_delete.connect(on_post_delete, sender=live_model.model, dispatch_uid=f"{uid}.post_delete")
 
 
+# The save_base wrappers made so far: a model (or its subclass) is wrapped once.
+_atomic_save_bases: set[Callable[..., Any]] = set()
+
+
 def _make_saves_atomic(model: type[models.Model]) -> None:
     save_base = model.save_base
-    if getattr(save_base, "saves_atomically", False):
+    if save_base in _atomic_save_bases:
         return
 
     @functools.wraps(save_base)
-    def atomic_save_base(self, *args, using: str | None = None, **kwargs):
-        alias = using or router.db_for_write(type(self), instance=self)
+    def atomic_save_base(self: models.Model, *args: Any, **kwargs: Any) -> None:
+        alias = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         if transaction.get_connection(alias).in_atomic_block:
-            return save_base(self, *args, using=using, **kwargs)
+            return save_base(self, *args, **kwargs)
         with transaction.atomic(using=alias):
-            return save_base(self, *args, using=using, **kwargs)
+            return save_base(self, *args, **kwargs)
 
-    atomic_save_base.saves_atomically = True
-    model.save_base = atomic_save_base
+    _atomic_save_bases.add(atomic_save_base)
+    model.save_base = atomic_save_base  # type: ignore[method-assign]  # replacing the method is the point
 
 
 def _is_announced(live_model: LiveModel | None, raw: bool, update_fields) -> bool:
@@ -72,7 +78,9 @@ def on_pre_save(sender: type[models.Model], instance: models.Model, raw: bool = 
                 using: str = "default", update_fields=None, **kwargs) -> None:  # fmt: skip
     """Called before a save; remembers the stored state when this save may change visibility."""
     live_model = live_models.for_model(sender)
-    if not _is_announced(live_model, raw, update_fields) or instance._state.adding or instance.pk is None:
+    if live_model is None or not _is_announced(live_model, raw, update_fields):
+        return
+    if instance._state.adding or instance.pk is None:
         return
     if commit_queue.pending_model_event(using, live_model.channel, instance.pk) is not None:
         return  # an earlier save in this transaction already knows the state before it

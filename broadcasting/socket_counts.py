@@ -19,11 +19,18 @@ from collections.abc import Callable
 
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.typing import EncodableT, FieldT
 
 from .conf import realtime_setting
 from .fanout import process_fanout
 
 logger = logging.getLogger(__name__)
+
+
+def _text(value: bytes | str) -> str:
+    """Redis answers bytes (this client does not decode); keys and fields are ASCII."""
+    return value.decode() if isinstance(value, bytes) else value
+
 
 PROCESS_ID = uuid.uuid4().hex
 
@@ -84,7 +91,8 @@ class SocketCounts:
             async with self._redis().pipeline(transaction=True) as pipe:
                 pipe.delete(key)
                 if counts:
-                    pipe.hset(key, mapping=dict(counts))
+                    mapping: dict[FieldT, EncodableT] = {channel: count for channel, count in counts.items()}
+                    pipe.hset(key, mapping=mapping)
                     pipe.expire(key, int(realtime_setting("PRESENCE_TTL_SECS")))
                 await pipe.execute()
         except Exception as error:  # Redis down: stats fall back to local counts
@@ -96,7 +104,7 @@ class SocketCounts:
             totals: Counter[str] = Counter()
             async for key in client.scan_iter(match=_key_prefix() + "*", count=500):
                 for channel, count in (await client.hgetall(key)).items():
-                    totals[channel.decode()] += int(count)
+                    totals[_text(channel)] += int(count)
             return totals
         except Exception as error:
             logger.warning("Could not read socket counts from Redis, counting this process only: %s", error)
@@ -110,9 +118,9 @@ class SocketCounts:
             client = self._redis()
             counts: dict[str, Counter[str]] = {}
             async for key in client.scan_iter(match=_key_prefix() + "*", count=500):
-                process_id = key.decode().removeprefix(_key_prefix())
+                process_id = _text(key).removeprefix(_key_prefix())
                 counts[process_id] = Counter(
-                    {channel.decode(): int(count) for channel, count in (await client.hgetall(key)).items()}
+                    {_text(channel): int(count) for channel, count in (await client.hgetall(key)).items()}
                 )
             return counts
         except Exception as error:

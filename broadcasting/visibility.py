@@ -33,7 +33,12 @@ class Visibility:
 
     def attname(self, model: type[models.Model], name: str) -> str:
         """The attribute an instance holds the field's value in ("author" -> "author_id")."""
-        return "pk" if name == "pk" else model._meta.get_field(name).attname
+        if name == "pk":
+            return "pk"
+        model_field = model._meta.get_field(name)
+        if not isinstance(model_field, models.Field):
+            raise ValueError(f"{model.__name__}.{name} is a reverse relation; name a field of the model itself.")
+        return model_field.attname
 
     def check(self, model: type[models.Model]) -> None:
         """Raise at registration if a named field does not exist."""

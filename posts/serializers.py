@@ -1,12 +1,14 @@
 """How posts look over REST and over the posts channel (the same serializer for both)."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from .models import Post
 
 
 class PostSerializer(serializers.ModelSerializer):
-    author = serializers.PrimaryKeyRelatedField(read_only=True)
+    author: "serializers.PrimaryKeyRelatedField[Any]" = serializers.PrimaryKeyRelatedField(read_only=True)
     author_name = serializers.SerializerMethodField()
 
     class Meta:

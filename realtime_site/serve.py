@@ -128,7 +128,7 @@ def supervise(host: str, port: int, workers: int) -> int:
 
     def forward(signum, frame) -> None:
         for process in processes:
-            if process.is_alive():
+            if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signum)
 
     signal.signal(signal.SIGTERM, forward)

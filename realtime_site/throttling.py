@@ -13,7 +13,7 @@ from broadcasting.circuit import Circuit
 throttle_cache_circuit = Circuit("API throttling's cache")
 
 
-class FailOpenThrottleMixin:
+class FailOpenThrottleMixin(throttling.SimpleRateThrottle):
     def allow_request(self, request, view) -> bool:
         if not throttle_cache_circuit.closed():
             return True

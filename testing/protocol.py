@@ -29,7 +29,8 @@ ERROR_CODES = set(ErrorCode)
 def _assert_timestamp(value: Any) -> None:
     assert isinstance(value, str), value
     parsed = datetime.fromisoformat(value)
-    assert parsed.utcoffset() is not None and parsed.utcoffset().total_seconds() == 0, value
+    offset = parsed.utcoffset()
+    assert offset is not None and offset.total_seconds() == 0, value
 
 
 def _assert_seq(value: Any) -> None:

@@ -63,9 +63,11 @@ class OwnRedis:
 
     def freeze(self) -> None:
         """SIGSTOP: connections stay open and nothing answers, as a hung host would."""
+        assert self.process is not None, "start() first"
         self.process.send_signal(signal.SIGSTOP)
 
     def thaw(self) -> None:
+        assert self.process is not None, "start() first"
         self.process.send_signal(signal.SIGCONT)
 
     def kill(self) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import websockets
+from websockets.typing import Origin
 
 from .protocol import assert_frame_shape
 
@@ -36,7 +37,9 @@ class Socket:
             headers["Authorization"] = f"Token {token}"
         if cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
-        connection = await websockets.connect(url, additional_headers=headers, origin=origin, open_timeout=10)
+        connection = await websockets.connect(
+            url, additional_headers=headers, origin=Origin(origin) if origin else None, open_timeout=10
+        )
         return cls(connection)
 
     async def connected(self) -> dict:
@@ -56,7 +59,7 @@ class Socket:
             raw = await asyncio.wait_for(self.connection.recv(), secs)
         except TimeoutError:
             return
-        raise AssertionError(f"Expected no frame, got {raw}")
+        raise AssertionError(f"Expected no frame, got {raw!r}")
 
     async def closed_with(self, timeout: float = RECV_TIMEOUT_SECS) -> int:
         """Wait for the server to close the socket; return the close code."""

@@ -15,7 +15,7 @@ from django.utils import timezone
 from broadcasting.querysets import LiveQuerySet
 
 
-class UserManager(BaseUserManager.from_queryset(LiveQuerySet)):
+class UserManager(BaseUserManager.from_queryset(LiveQuerySet)):  # type: ignore[misc]  # a class made at runtime
     use_in_migrations = True
 
     def _create_user(self, email: str, password: str | None, **extra_fields) -> "User":

@@ -2,6 +2,7 @@ from rest_framework import status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from broadcasting.api import LiveModelViewSet
 
@@ -23,7 +24,8 @@ class UserViewSet(LiveModelViewSet):
     search_fields = ["name"]
     ordering_fields = ["id", "name", "created_at"]
 
-    def perform_update(self, serializer: UserSerializer) -> None:
+    def perform_update(self, serializer: BaseSerializer) -> None:
+        assert isinstance(serializer, UserSerializer)
         super().perform_update(serializer)
         self.new_token_key = serializer.new_token_key
 

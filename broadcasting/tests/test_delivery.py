@@ -181,7 +181,8 @@ async def test_eight_concurrent_writers_on_postgres_give_every_socket_seqs_1_to_
     await asyncio.sleep(1.0)
 
     async def write(writer_number: int) -> list[int]:
-        statuses, own_ids = [], []
+        statuses: list[int] = []
+        own_ids: list[int] = []
         async with httpx.AsyncClient(timeout=30, headers={"Authorization": f"Token {token}"}) as api:
             for number in range(25):
                 base = servers[(writer_number + number) % 2].http_url

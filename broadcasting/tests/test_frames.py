@@ -16,8 +16,10 @@ POSTS = "posts"
 
 
 def render(instance, *, before: frozenset[str], after: frozenset[str], channel: str = POSTS) -> dict[str, dict]:
+    live_model = live_models.for_channel(channel)
+    assert live_model is not None
     renderings = frames.model_event_renderings(
-        live_models.for_channel(channel),
+        live_model,
         instance,
         instance.pk,
         7,

@@ -7,7 +7,7 @@ import re
 
 from broadcasting import protocol
 from broadcasting.consumers import LiveChannelConsumer
-from broadcasting.protocol import ERROR_CLOSES, ClientFrame, CloseCode, ServerFrame
+from broadcasting.protocol import CLOSES_WITH, STAYS_OPEN, ClientFrame, CloseCode, ServerFrame
 from testing import protocol as frame_checks
 from testing.live_server import PROJECT_DIR
 
@@ -16,7 +16,9 @@ REALTIME_JS = (PROJECT_DIR / "broadcasting" / "static" / "broadcasting" / "realt
 
 
 def doc_section(title: str) -> str:
-    return re.search(rf"(?ms)^## {re.escape(title)}\n(.*?)(?=^## |\Z)", PROTOCOL_DOC).group(1)
+    found = re.search(rf"(?ms)^## {re.escape(title)}\n(.*?)(?=^## |\Z)", PROTOCOL_DOC)
+    assert found is not None, f"docs/protocol.md has no section {title!r}"
+    return found.group(1)
 
 
 def test_the_close_code_table_lists_every_close_code():
@@ -28,9 +30,9 @@ def test_the_error_code_tables_list_every_code_with_its_close():
     section = doc_section("Error codes")
     staying_open = set(re.findall(r"^\| `([a-z_]+)` \| (?!\d)", section, re.MULTILINE))
     closing = {code: int(close) for code, close in re.findall(r"^\| `([a-z_]+)` \| (\d{4}) \|", section, re.MULTILINE)}
-    assert staying_open == {code for code, close in ERROR_CLOSES.items() if close is None}
-    assert closing == {code: close for code, close in ERROR_CLOSES.items() if close is not None}
-    assert set(ERROR_CLOSES) == set(protocol.ErrorCode)
+    assert staying_open == STAYS_OPEN
+    assert closing == CLOSES_WITH
+    assert STAYS_OPEN | set(CLOSES_WITH) == set(protocol.ErrorCode) and not STAYS_OPEN & set(CLOSES_WITH)
 
 
 def test_the_docs_show_every_server_frame_and_client_frame():
@@ -52,7 +54,8 @@ def test_the_consumer_answers_every_client_frame():
 
 
 def test_realtime_js_stops_on_exactly_the_permanent_closes_and_handles_every_control_frame():
-    permanent = re.search(r"const PERMANENT_CLOSE_CODES = new Set\(\[([\d, ]+)\]\)", REALTIME_JS).group(1)
-    assert {int(code) for code in permanent.split(",")} == set(protocol.PERMANENT_CLOSES)
+    permanent = re.search(r"const PERMANENT_CLOSE_CODES = new Set\(\[([\d, ]+)\]\)", REALTIME_JS)
+    assert permanent is not None
+    assert {int(code) for code in permanent.group(1).split(",")} == set(protocol.PERMANENT_CLOSES)
     handled = set(re.findall(r'case "([a-z_]+)":', REALTIME_JS))
     assert set(ServerFrame) - protocol.MODEL_EVENTS <= handled

@@ -60,11 +60,11 @@ def nginx_in_front(tmp_path):
         main.write_text(MAIN_CONFIG.format(work=tmp_path))
         checked = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(main)], capture_output=True, text=True)
         assert checked.returncode == 0, checked.stderr
-        process = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(main)], stderr=subprocess.PIPE)
+        process = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(main)], stderr=subprocess.DEVNULL)
         processes.append(process)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            assert process.poll() is None, process.stderr.read().decode()
+            assert process.poll() is None, (tmp_path / "error.log").read_text()
             try:
                 httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
                 return port

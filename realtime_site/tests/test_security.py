@@ -150,6 +150,7 @@ async def closed_within(socket: Socket, secs: float) -> tuple[int, dict]:
             if frame["type"] == "error":
                 error = frame
     except websockets.ConnectionClosed as closed:
+        assert closed.rcvd is not None, "the server closed without a close frame"
         return closed.rcvd.code, error
 
 

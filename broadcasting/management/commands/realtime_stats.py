@@ -11,6 +11,8 @@ same as one JSON object.
 
 import asyncio
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db.models import Count, Min
@@ -55,10 +57,10 @@ class Command(BaseCommand):
             row["channel"]: row
             for row in ChannelEvent.objects.values("channel").annotate(events=Count("seq"), oldest=Min("seq"))
         }
-        channels = {}
+        channels: dict[str, dict[str, Any]] = {}
         for channel in live_models.channels():
             last_seq, epoch = channel_position(channel)
-            kept = history.get(channel, {})
+            kept: Mapping[str, Any] = history.get(channel, {})
             channels[channel] = {
                 "last_seq": last_seq,
                 "epoch": epoch,
@@ -68,9 +70,10 @@ class Command(BaseCommand):
         return channels
 
     async def _live(self) -> dict:
-        processes = await socket_counts.per_process()
-        if processes is not None:
-            processes = {process_id: dict(counts) for process_id, counts in processes.items()}
+        per_process = await socket_counts.per_process()
+        processes = None
+        if per_process is not None:
+            processes = {process_id: dict(counts) for process_id, counts in per_process.items()}
         try:
             await layer_round_trip(LAYER_TIMEOUT_SECS)
             layer = "ok"
