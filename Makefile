@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run serve bench test test-database lint format venv venv-dev migrate clean
+.PHONY: run serve bench test test-database screenshots lint format venv venv-dev migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,17 +59,21 @@ format: venv-dev
 # on servers and sockets, not on the 2 cores. Browser tests drive Debian's chromium through
 # Playwright's sync API, whose event loop would clash with the async tests, so they run in
 # a second pytest invocation.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 BROWSER_TEST_WORKERS ?= 2
 
 test: lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -n $(BROWSER_TEST_WORKERS) browser_tests $(PYTEST_ARGS)
 
 # The tests whose outcome depends on the database engine (marker `database`), for a
 # second pass on another DATABASE_URL: CI runs them on PostgreSQL after `make test`.
 test-database: venv-dev
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m database $(PYTEST_ARGS)
+
+# Refresh docs/screenshot*.png from a live server in Debian's chromium.
+screenshots: venv-dev
+	$(BIN)/python -m browser_tests.screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles

@@ -1,5 +1,6 @@
 """The test page at / in a real headless chromium, against a real server process."""
 
+import re
 import time
 
 import httpx
@@ -39,13 +40,105 @@ def test_page_loads_and_connects_both_channels(site, new_page):
     expect(page.get_by_test_id("event-log")).to_contain_text("connection")
 
 
-def test_anonymous_page_watches_posts_and_explains_users(site, new_page):
-    _, server, _ = site
+def api_post(server, token: str, title: str, **fields) -> dict:
+    response = httpx.post(
+        f"{server.http_url}/api/posts/",
+        json={"title": title, "published": True, **fields},
+        headers={"Authorization": f"Token {token}"},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def sign_in_on_the_page(page, base_url: str, email: str, password: str) -> None:
+    page.goto(f"{base_url}/")
+    form = page.get_by_test_id("sign-in")
+    form.get_by_label("Email").fill(email)
+    form.get_by_label("Password").fill(password)
+    form.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("who")).to_contain_text(email)
+
+
+def test_anonymous_page_watches_posts_with_no_write_controls(site, new_page):
+    _, server, token = site
     page = new_page()
     page.goto(server.http_url + "/")
     expect(page.get_by_test_id("badge-posts")).to_have_attribute("data-status", "live")
     expect(page.get_by_test_id("badge-users")).to_contain_text("closed 4401")
-    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    expect(page.get_by_test_id("sign-in")).to_be_visible()
+    expect(page.get_by_test_id("posts-empty")).to_have_text("No posts yet.")
+    expect(page.get_by_test_id("post-form")).to_be_hidden()
+    expect(page.get_by_test_id("posts-note")).to_have_text("Sign in to write posts.")
+    api_post(server, token, "Seen by anyone")
+    row = page.get_by_test_id("posts-list").locator("li", has_text="Seen by anyone")
+    expect(row).to_be_visible()
+    expect(row.get_by_role("button")).to_have_count(0)
+
+
+def test_a_non_staff_user_signs_in_on_the_page_and_is_offered_only_what_they_may_do(site, new_page):
+    stack, server, token = site
+    stack.create_user("reader@example.com", password=PASSWORD)
+    api_post(server, token, "Staff post")
+    page = new_page()
+    sign_in_on_the_page(page, server.http_url, "reader@example.com", PASSWORD)
+    expect(page.get_by_test_id("badge-users")).to_have_attribute("data-status", "live")
+    staff_row = page.get_by_test_id("posts-list").locator("li", has_text="Staff post")
+    expect(staff_row.get_by_role("button")).to_have_count(0)
+    page.fill("#post-form [name=title]", "Mine")
+    page.click("#post-form [data-role=submit]")
+    mine = page.get_by_test_id("posts-list").locator("li", has_text="Mine")
+    expect(mine.get_by_role("button", name="Edit")).to_be_visible()
+    expect(mine.get_by_role("button", name="Delete")).to_be_visible()
+    # Users: no create form; their own row can be edited, not deleted; nobody else's row has buttons.
+    expect(page.get_by_test_id("user-form")).to_be_hidden()
+    expect(page.get_by_test_id("users-note")).to_contain_text("edit your own account")
+    users = page.get_by_test_id("users-list")
+    expect(users.locator("li", has_text="reader").get_by_role("button")).to_have_text(["Edit"])
+    expect(users.locator("li", has_text="staff").get_by_role("button")).to_have_count(0)
+    page.get_by_test_id("sign-out").click()
+    expect(page.get_by_test_id("sign-in")).to_be_visible()
+
+
+def test_staff_create_a_user_with_a_password_who_can_then_sign_in(site, new_page):
+    _, server, _ = site
+    page = open_signed_in(new_page, server)
+    form = page.get_by_test_id("user-form")
+    form.get_by_label("Email").fill("newcomer@example.com")
+    form.get_by_label("Name").fill("Newcomer")
+    form.get_by_label("Password", exact=True).fill("newcomer-pass-987")
+    form.get_by_role("button", name="Create user").click()
+    expect(page.get_by_test_id("users-list")).to_contain_text("newcomer@example.com")
+    expect(form.locator("[data-role=error]")).to_have_text("")
+    sign_in_on_the_page(new_page(), server.http_url, "newcomer@example.com", "newcomer-pass-987")
+
+
+def test_a_changed_row_lights_up_and_the_log_shows_each_events_latency(site, new_page):
+    _, server, token = site
+    page = open_signed_in(new_page, server)
+    post = api_post(server, token, "Before")
+    expect(page.get_by_test_id("posts-list")).to_contain_text("Before")
+    httpx.patch(
+        f"{server.http_url}/api/posts/{post['id']}/",
+        json={"title": "After"},
+        headers={"Authorization": f"Token {token}"},
+    ).raise_for_status()
+    expect(page.get_by_test_id("posts-list").locator("li.changed")).to_contain_text("After")
+    updated = page.get_by_test_id("event-log").locator("li[data-type=updated]").first
+    expect(updated.locator("[data-role=latency]")).to_have_text(re.compile(r"^\d+ ms$"))
+
+
+def test_lists_are_wide_enough_for_whole_titles(site, new_page):
+    _, server, token = site
+    title = "Edited in the admin · " + "a long title that goes on " * 4
+    api_post(server, token, title.strip())
+    page = new_page(viewport={"width": 1280, "height": 900})
+    sign_in(page, server.http_url, "staff@example.com", PASSWORD)
+    label = page.get_by_test_id("posts-list").locator("li .label").first
+    expect(label).to_contain_text(title.strip())
+    list_width = page.get_by_test_id("posts-list").evaluate("list => list.getBoundingClientRect().width")
+    assert list_width > 1280 * 0.4
+    # Nothing is cut off: the label shows all of its text (it wraps rather than clipping).
+    assert label.evaluate("label => label.scrollWidth <= label.clientWidth")
 
 
 def test_an_admin_change_in_another_browser_appears_within_2_seconds(site, new_page):
@@ -156,7 +249,8 @@ def test_the_page_runs_under_its_content_security_policy(site, new_page):
     page.on("console", lambda message: message.type == "error" and console_errors.append(message.text))
     response = page.goto(f"{server.http_url}/")
     policy = response.headers["content-security-policy"]
-    assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["script-src"] == "'self'" and directives["frame-ancestors"] == "'none'"
     sign_in(page, server.http_url, "staff@example.com", PASSWORD)
     expect(page.get_by_test_id("badge-users")).to_have_attribute("data-status", "live")
     page.fill("#post-form [name=title]", "Under CSP")

@@ -22,10 +22,15 @@ class TestPageView(TemplateView):
         context["channels"] = live_models.channels()
         context["page_config"] = {
             "channels": live_models.channels(),
+            # What the page offers follows what the API allows this user (users/permissions.py,
+            # posts/permissions.py); the API still decides, and its errors show inline.
             "user": {
                 "authenticated": user.is_authenticated,
                 "id": user.pk,
                 "is_staff": user.is_staff,
+                "can_add_user": user.has_perm("users.add_user"),
+                "can_change_user": user.has_perm("users.change_user"),
+                "can_delete_user": user.has_perm("users.delete_user"),
             },
         }
         return context

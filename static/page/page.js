@@ -3,6 +3,7 @@
 import { LiveChannel, applyEvent, cookie, fetchSnapshot, tabClientId } from "../broadcasting/realtime.js";
 
 const config = JSON.parse(document.getElementById("page-config").textContent);
+const me = config.user;
 const clientId = tabClientId();
 const state = { users: [], posts: [] };
 const channels = {};
@@ -25,7 +26,8 @@ function connectChannel(name) {
     },
     onEvent: (event) => {
       state[name] = applyEvent(state[name], event);
-      render(name);
+      render(name, event.type === "deleted" ? null : event.data.id);
+      showLatency(name, event);
     },
     onMessage: (frame) => logFrame(name, frame),
     onStatus: (status, detail) => showStatus(name, status, detail),
@@ -52,6 +54,26 @@ for (const item of document.querySelectorAll(".channels li")) {
   $("[data-action=disconnect]", item).addEventListener("click", () => disconnectChannel(name));
 }
 
+// --- What this user may do (the API decides; the page only offers what it allows) ---
+
+const may = {
+  posts: {
+    create: me.authenticated,
+    edit: (post) => me.is_staff || post.author === me.id,
+    remove: (post) => me.is_staff || post.author === me.id,
+  },
+  users: {
+    create: me.can_add_user,
+    edit: (user) => user.id === me.id || me.can_change_user,
+    remove: (user) => user.id !== me.id && me.can_delete_user,
+  },
+};
+
+const EMPTY = {
+  posts: "No posts yet.",
+  users: "No users yet.",
+};
+
 // --- Lists ------------------------------------------------------------------------
 
 const describe = {
@@ -59,18 +81,29 @@ const describe = {
   users: (user) => `${user.name || "(no name)"}${user.email ? ` · ${user.email}` : ""}`,
 };
 
-function render(name) {
+// Render a list; the row of `changedId` (an event's object) lights up for a moment.
+function render(name, changedId = null) {
   const list = $(`#${name}-list`);
+  if (state[name].length === 0) {
+    const empty = document.createElement("li");
+    empty.className = "empty";
+    empty.dataset.testid = `${name}-empty`;
+    empty.textContent = EMPTY[name];
+    list.replaceChildren(empty);
+    return;
+  }
   list.replaceChildren(
     ...state[name].map((item) => {
       const row = document.createElement("li");
       row.dataset.id = item.id;
+      if (item.id === changedId) row.classList.add("changed");
       const label = document.createElement("span");
       label.className = "label";
       label.textContent = describe[name](item);
       const actions = document.createElement("span");
       actions.className = "actions";
-      actions.append(button("Edit", () => startEdit(name, item)), button("Delete", () => remove(name, item.id)));
+      if (may[name].edit(item)) actions.append(button("Edit", () => startEdit(name, item)));
+      if (may[name].remove(item)) actions.append(button("Delete", () => remove(name, item.id)));
       row.append(label, actions);
       return row;
     }),
@@ -123,10 +156,17 @@ const forms = {
   users: {
     form: $("#user-form"),
     noun: "user",
-    read: (form) => ({ email: form.email.value, name: form.name.value }),
+    read: (form) => {
+      const values = { email: form.email.value, name: form.name.value };
+      if (form.password.value) values.password = form.password.value;
+      if (form.password.value && !form.current_password.hidden) values.current_password = form.current_password.value;
+      return values;
+    },
     fill: (form, user) => {
       form.email.value = user.email ?? "";
       form.name.value = user.name;
+      form.password.placeholder = "New password (optional)";
+      form.current_password.hidden = user.id !== me.id; // changing your own password needs the current one
     },
   },
 };
@@ -137,6 +177,7 @@ function setError(name, message) {
 
 function startEdit(name, item) {
   const { form, fill, noun } = forms[name];
+  form.hidden = false;
   form.id.value = item.id;
   fill(form, item);
   $("[data-role=submit]", form).textContent = `Save ${noun}`;
@@ -148,6 +189,11 @@ function endEdit(name) {
   const { form, noun } = forms[name];
   form.reset();
   form.id.value = "";
+  form.hidden = !may[name].create;
+  if (name === "users") {
+    form.password.placeholder = "Password (to sign in with)";
+    form.current_password.hidden = true;
+  }
   $("[data-role=submit]", form).textContent = `Create ${noun}`;
   $("[data-role=cancel]", form).hidden = true;
 }
@@ -173,7 +219,7 @@ for (const [name, { form, read }] of Object.entries(forms)) {
         : await api("POST", `/api/${name}/`, read(form));
       // Our own socket skips this write's event (X-Client-ID); apply the response instead.
       state[name] = applyEvent(state[name], { type: id ? "updated" : "created", data: saved });
-      render(name);
+      render(name, saved.id);
       endEdit(name);
       setError(name, "");
     } catch (error) {
@@ -185,14 +231,20 @@ for (const [name, { form, read }] of Object.entries(forms)) {
 
 // --- Log, stats and ping ----------------------------------------------------------
 
+const latencyCells = new Map(); // "<channel>:<seq>" -> the log cell waiting for that event's latency
+
 function logFrame(channel, frame) {
   const entry = document.createElement("li");
   entry.dataset.type = frame.type;
   const meta = document.createElement("div");
   meta.className = "meta";
   const time = frame.timestamp ? new Date(frame.timestamp) : new Date();
-  meta.innerHTML = "<strong></strong><span></span><span></span><span class=muted></span>";
-  const [type, seq, where, when] = meta.children;
+  meta.innerHTML = "<strong></strong><span></span><span></span><span class=muted></span><span data-role=latency></span>";
+  const [type, seq, where, when, latency] = meta.children;
+  if (frame.seq !== undefined && frame.timestamp) {
+    latencyCells.set(`${channel}:${frame.seq}`, latency);
+    if (latencyCells.size > LOG_LIMIT) latencyCells.delete(latencyCells.keys().next().value);
+  }
   type.textContent = frame.type;
   seq.textContent = frame.seq === undefined ? "" : `seq ${frame.seq}`;
   where.textContent = `/ws/${channel}`;
@@ -203,6 +255,16 @@ function logFrame(channel, frame) {
   const log = $("#event-log");
   log.prepend(entry);
   while (log.children.length > LOG_LIMIT) log.lastElementChild.remove();
+}
+
+// Once an event is on screen: how long since it was saved (its timestamp, taken in the
+// writer's transaction). Server and browser clocks are compared, so on another host this
+// includes their difference.
+function showLatency(channel, event) {
+  const cell = latencyCells.get(`${channel}:${event.seq}`);
+  if (!cell || !event.timestamp) return;
+  latencyCells.delete(`${channel}:${event.seq}`);
+  cell.textContent = `${Math.max(0, Date.now() - Date.parse(event.timestamp))} ms`;
 }
 
 $("#clear-log").addEventListener("click", () => $("#event-log").replaceChildren());
@@ -234,6 +296,14 @@ $("#http-stats").addEventListener("click", async () => {
 });
 
 // --- Start ------------------------------------------------------------------------
+
+for (const name of Object.keys(forms)) endEdit(name);
+$("[data-testid=posts-note]").hidden = may.posts.create;
+const usersNote = $("[data-testid=users-note]");
+if (me.authenticated && !may.users.create) {
+  usersNote.textContent = "You can edit your own account; managing others takes the admin's user permissions.";
+  usersNote.hidden = false;
+}
 
 for (const name of config.channels) {
   if (name === "users" && !config.user.authenticated) {
