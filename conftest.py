@@ -7,7 +7,9 @@ file) and, when asked, a real Redis under a key prefix of its own.
 """
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -41,11 +43,20 @@ def _default_database() -> str:
     return "postgres" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite file migrated once per test process; each live stack starts from a copy."""
+    path = tmp_path_factory.mktemp("migrated") / "template.sqlite3"
+    LiveStack(env=base_env(DATABASE_URL=f"sqlite:///{path}"), work_dir=path.parent).manage("migrate", "--noinput")
+    return path
+
+
 @pytest.fixture
 def live_stack(tmp_path, request) -> Iterator[Callable[..., LiveStack]]:
     """
     Factory: ``live_stack(database="sqlite"|"postgres"|None, use_redis=False,
-    redis_url=None, **env)`` migrates a fresh database and returns a LiveStack to start
+    redis_url=None, **env)`` makes a fresh migrated database (a SQLite one is a copy of
+    one migrated per test process) and returns a LiveStack to start
     servers on (``redis_url`` points at a Redis of the test's own). Everything is torn
     down after the test.
     """
@@ -62,7 +73,9 @@ def live_stack(tmp_path, request) -> Iterator[Callable[..., LiveStack]]:
             cleanups.append(lambda: drop_postgres_database(admin_url, name))
             env["DATABASE_URL"] = url
         else:
-            env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+            database_file = tmp_path / "live.sqlite3"
+            shutil.copyfile(request.getfixturevalue("migrated_sqlite"), database_file)
+            env["DATABASE_URL"] = f"sqlite:///{database_file}"
         if redis_url is not None:
             env["REDIS_URL"] = redis_url
         elif use_redis:
@@ -73,7 +86,8 @@ def live_stack(tmp_path, request) -> Iterator[Callable[..., LiveStack]]:
             cleanups.append(lambda: _delete_redis_keys(url, prefix))
         stack = LiveStack(env=env, work_dir=tmp_path)
         cleanups.append(stack.stop)
-        stack.manage("migrate", "--noinput")
+        if database == "postgres":
+            stack.manage("migrate", "--noinput")
         return stack
 
     yield make
