@@ -45,6 +45,12 @@ class LivePagination(pagination.PageNumberPagination):
 class LiveModelViewSet(viewsets.ModelViewSet):
     pagination_class = LivePagination
 
+    @property
+    def filterset_class(self):
+        """The FilterSet registered for the live model (its sockets take the same filters)."""
+        live_model = live_models.for_model(self.queryset.model) if self.queryset is not None else None
+        return live_model.filterset if live_model is not None else None
+
     def filter_queryset(self, queryset):
         """DRF's filters, then the live model's visibility for this user (lists and get_object alike)."""
         queryset = super().filter_queryset(queryset)

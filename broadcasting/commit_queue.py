@@ -22,6 +22,7 @@ from django.db import models, transaction
 
 from . import audience, frames, history
 from .events import LiveEvent
+from .live_filter import field_state
 from .registry import LiveModel
 from .sequence import take_next_seq
 
@@ -41,6 +42,7 @@ class PendingEvent:
         self.send = send
         self.using = using
         self.renderings: dict[str, str] = {}
+        self.scope: dict[str, Any] | None = None
         # The savepoints whose rollback drops this event (Django's own record of it).
         self.tied_savepoint_ids: frozenset[str] = frozenset()
         self.superseded = False
@@ -52,7 +54,7 @@ class PendingEvent:
 
     def event(self) -> LiveEvent:
         """The event as it stands (final once the transaction commits)."""
-        return LiveEvent(self.channel, self.seq, self.renderings, self.exclude_client)
+        return LiveEvent(self.channel, self.seq, self.renderings, self.exclude_client, self.scope)
 
     def __call__(self) -> None:
         if self.superseded:
@@ -75,6 +77,7 @@ class PendingModelEvent(PendingEvent):
         seq: int,
         *,
         visible_before: frozenset[str],
+        state_before: dict[str, Any] | None,
         deleted: bool,
         exclude_client: str | None,
         send: SendFunction,
@@ -84,6 +87,7 @@ class PendingModelEvent(PendingEvent):
         self.live_model = live_model
         self.pk = instance.pk
         self.visible_before = visible_before
+        self.state_before = state_before
         self.timestamp = frames.utc_timestamp()
         self._render(instance, deleted)
 
@@ -98,6 +102,11 @@ class PendingModelEvent(PendingEvent):
             visible_before=self.visible_before,
             visible_after=visible_after,
         )
+        self.scope = {
+            "before": self.state_before,
+            "after": None if deleted else field_state(self.live_model.filtered_fields, instance),
+            "left": frames.left_scope_frame(self.live_model.channel, self.pk, self.seq, self.timestamp),
+        }
 
     def merge(self, instance: models.Model, deleted: bool, exclude_client: str | None) -> "PendingModelEvent":
         """
@@ -160,6 +169,7 @@ def queue_model_event(
     instance: models.Model,
     *,
     visible_before: frozenset[str],
+    state_before: dict[str, Any] | None,
     deleted: bool,
     exclude_client: str | None,
     using: str,
@@ -180,6 +190,7 @@ def queue_model_event(
             instance,
             seq,
             visible_before=visible_before,
+            state_before=state_before,
             deleted=deleted,
             exclude_client=exclude_client,
             send=send,

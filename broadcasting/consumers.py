@@ -23,6 +23,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.http import QueryDict
 
 from . import audience, client_address, frames
 from .accounts import AccountsSnapshot, Credentials, credentials_of
@@ -32,6 +33,7 @@ from .events import LiveEvent
 from .fanout import process_fanout
 from .feed import ChannelFeed
 from .handshake import printable_path
+from .live_filter import InvalidFilter, LiveFilter
 from .outbox import SERVER_SEND_SCOPE_KEY, Outbox
 from .protocol import CLOSES_WITH, ClientFrame, CloseCode, ErrorCode, ServerFrame, error_frame
 from .ratelimit import TokenBucket
@@ -44,6 +46,10 @@ from .socket_limits import SocketHolder, socket_limits
 logger = logging.getLogger(__name__)
 # One line per socket opened, refused and closed (channel, user id, close code, duration).
 socket_log = logging.getLogger("realtime.sockets")
+
+
+# Query parameters of the protocol itself; every other one is a filter of the channel.
+RESERVED_QUERY_PARAMS = ("client_id", "since", "epoch")
 
 
 class ConnectionRefused(Exception):
@@ -87,6 +93,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     outbox: Outbox
     feed: ChannelFeed
     credentials: Credentials | None = None
+    live_filter: LiveFilter | None = None  # a filtered or one-object socket's filter
     holder: SocketHolder | None = None  # set while the socket counts against the socket limits
     subscribed: bool = False
     opened_at: float | None = None
@@ -109,6 +116,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         """Called on the handshake: check it, subscribe, send the connection frame, replay."""
         try:
             self._check_handshake()
+            await self._read_filter()
             await self._admit()
         except ConnectionRefused as refusal:
             path = printable_path(self.scope.get("path", ""))
@@ -135,7 +143,9 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             send_timeout_secs=realtime_setting("SEND_TIMEOUT_SECS"),
             on_close=self._on_outbox_close,
         )
-        self.feed = ChannelFeed(self.channel, self.outbox, own_keys=self._own_keys(), audiences=self.audiences)
+        self.feed = ChannelFeed(
+            self.channel, self.outbox, own_keys=self._own_keys(), audiences=self.audiences, live_filter=self.live_filter
+        )
         # Subscribe before reading the position: an event committed in between is
         # offered before the feed is placed and counted as heard, never lost in a gap.
         await process_fanout.add(self)
@@ -219,6 +229,26 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         self.audiences = audience.audiences_of(user)
         self.credentials = credentials_of(self.scope)
         self.user_is_staff = bool(self.credentials is not None and user.is_staff)
+        self.live_model = live_model
+
+    async def _read_filter(self) -> None:
+        """
+        The socket's filter: the channel's REST filter parameters in the query, and the
+        one object of /ws/<channel>/<pk>, validated as the REST list validates them
+        (a FilterSet may query the database: a ModelChoiceFilter checks its id).
+        """
+        params = QueryDict(self.scope.get("query_string", b""), mutable=True)
+        for reserved in RESERVED_QUERY_PARAMS:
+            params.pop(reserved, None)
+        object_pk = self.scope["url_route"]["kwargs"].get("pk")
+        if not params and object_pk is None:
+            return
+        try:
+            self.live_filter = await database_sync_to_async(LiveFilter.parse)(
+                self.live_model, params, self.scope.get("user"), object_pk
+            )
+        except InvalidFilter as invalid:
+            raise ConnectionRefused(ErrorCode.INVALID_FILTER, str(invalid)) from invalid
 
     def _outbox_or_none(self) -> Outbox | None:
         return self.__dict__.get("outbox")

@@ -9,7 +9,7 @@ serializer or json.dumps.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -22,6 +22,11 @@ class LiveEvent:
     seq: int
     renderings: Mapping[str, str]
     exclude_client: str | None = None
+    # Model events: the object's filtered fields before and after the change, and the
+    # frame of its leaving a filter (live_filter.py); None for custom events.
+    scope: Mapping[str, Any] | None = None
+    # Per process: what each distinct filter decided about this event, decided once.
+    memo: dict[Any, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.renderings, MappingProxyType):
@@ -45,8 +50,15 @@ class LiveEvent:
             "seq": self.seq,
             "renderings": dict(self.renderings),
             "exclude_client": self.exclude_client,
+            "scope": dict(self.scope) if self.scope is not None else None,
         }
 
     @classmethod
     def from_message(cls, message: Mapping[str, Any]) -> "LiveEvent":
-        return cls(message["channel"], message["seq"], message["renderings"], message.get("exclude_client"))
+        return cls(
+            message["channel"],
+            message["seq"],
+            message["renderings"],
+            message.get("exclude_client"),
+            message.get("scope"),
+        )

@@ -22,6 +22,7 @@ from channels.db import database_sync_to_async
 from . import frames, history, metrics
 from .conf import realtime_setting
 from .events import LiveEvent
+from .live_filter import LiveFilter, frame_for
 from .outbox import Outbox
 from .sequence import channel_position
 
@@ -31,11 +32,23 @@ logger = logging.getLogger(__name__)
 class ChannelFeed:
     """The ordered, exactly-once stream of one channel to one socket."""
 
-    def __init__(self, channel: str, outbox: Outbox, *, own_keys: frozenset[str], audiences: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        channel: str,
+        outbox: Outbox,
+        *,
+        own_keys: frozenset[str],
+        audiences: tuple[str, ...],
+        live_filter: LiveFilter | None = None,
+    ) -> None:
         self.channel = channel
         self.outbox = outbox
         self.own_keys = own_keys  # exclude_client values that mean "this socket's own write"
         self.audiences = audiences
+        # A filtered (or one-object) socket gets only its set's events, and no sync per
+        # skipped one: one sync before the next frame it gets says what it skipped.
+        self.live_filter = live_filter
+        self.skipped_since_sent = False
         self.epoch = ""  # the channel's epoch, from start()
         self.last_seq: int | None = None  # the last seq sent; None until start() places the feed
         self.heard_seq = 0  # the highest seq known to be committed
@@ -104,12 +117,22 @@ class ChannelFeed:
 
     def _send_event(self, event: LiveEvent, now: float) -> None:
         rendering = event.rendering_for(self.audiences, self.own_keys)
-        self._send(rendering or frames.sync_frame(self.channel, event.seq), now)
+        if self.live_filter is None:
+            self._send(rendering or frames.sync_frame(self.channel, event.seq), now)
+        else:
+            rendering = frame_for(self.live_filter, event, rendering)
+            if rendering is None:
+                self.skipped_since_sent = True
+            else:
+                if self.skipped_since_sent:
+                    self._send(frames.sync_frame(self.channel, event.seq - 1), now)
+                self._send(rendering, now)
         self.last_seq = event.seq
 
     def _send(self, text: str, now: float) -> None:
         self.outbox.push(text)
         self.last_sent_at = now
+        self.skipped_since_sent = False
 
     def _reset(self, committed_seq: int, reason: str) -> None:
         metrics.resets_sent.labels(self.channel).inc()

@@ -87,6 +87,20 @@ def _serialize(live_model: LiveModel, instance: models.Model, audience_key: str)
         serializer.instance = None
 
 
+def left_scope_frame(channel: str, pk: Any, seq: int, timestamp: str) -> str:
+    """The ``deleted`` frame a filtered socket gets when the object leaves its filter."""
+    return encode(
+        {
+            "type": "deleted",
+            "model": channel,
+            "channel": channel,
+            "timestamp": timestamp,
+            "seq": seq,
+            "data": {"id": pk},
+        }
+    )
+
+
 def model_event_renderings(
     live_model: LiveModel,
     instance: models.Model,

@@ -26,13 +26,16 @@ def record(event: LiveEvent, using: str) -> None:
         seq=event.seq,
         renderings=dict(event.renderings),
         exclude_client=event.exclude_client or "",
+        scope=dict(event.scope) if event.scope is not None else None,
     )
 
 
 def rewrite(event: LiveEvent, using: str) -> None:
     """Replace a logged event's renderings (a later save of the same object, same transaction)."""
     ChannelEvent.objects.using(using).filter(channel=event.channel, seq=event.seq).update(
-        renderings=dict(event.renderings), exclude_client=event.exclude_client or ""
+        renderings=dict(event.renderings),
+        exclude_client=event.exclude_client or "",
+        scope=dict(event.scope) if event.scope is not None else None,
     )
 
 
@@ -52,11 +55,14 @@ def events_page(
         ChannelEvent.objects.using(using)
         .filter(channel=channel, seq__gt=after_seq, seq__lte=after_seq + wanted)
         .order_by("seq")
-        .values_list("seq", "renderings", "exclude_client")
+        .values_list("seq", "renderings", "exclude_client", "scope")
     )
     if len(rows) != wanted:
         return None
-    return [LiveEvent(channel, seq, renderings, exclude_client or None) for seq, renderings, exclude_client in rows]
+    return [
+        LiveEvent(channel, seq, renderings, exclude_client or None, scope)
+        for seq, renderings, exclude_client, scope in rows
+    ]
 
 
 def prune(channel: str, latest_seq: int, using: str = DEFAULT_DB_ALIAS) -> int:

@@ -44,6 +44,9 @@ class ChannelEvent(models.Model):
     renderings = models.JSONField(default=dict)
     # "<user pk>:<client_id>" of the writing client, or a bare client id named by server code.
     exclude_client = models.CharField(max_length=100, blank=True, default="")
+    # Model events: the filtered fields before and after, and the frame of leaving a
+    # filter (events.py, live_filter.py); null for custom events and older rows.
+    scope = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -63,6 +63,7 @@ class ErrorCode(StrEnum):
     INVALID_CLIENT_ID = "invalid_client_id"
     INVALID_SINCE = "invalid_since"
     INVALID_EPOCH = "invalid_epoch"
+    INVALID_FILTER = "invalid_filter"
     AUTH_REQUIRED = "auth_required"
     AUTH_FAILED = "auth_failed"
     UNKNOWN_CHANNEL = "unknown_channel"
@@ -79,6 +80,7 @@ CLOSES_WITH: dict[ErrorCode, CloseCode] = {
     ErrorCode.INVALID_CLIENT_ID: CloseCode.BAD_REQUEST,
     ErrorCode.INVALID_SINCE: CloseCode.BAD_REQUEST,
     ErrorCode.INVALID_EPOCH: CloseCode.BAD_REQUEST,
+    ErrorCode.INVALID_FILTER: CloseCode.BAD_REQUEST,
     ErrorCode.AUTH_REQUIRED: CloseCode.UNAUTHORIZED,
     ErrorCode.AUTH_FAILED: CloseCode.UNAUTHORIZED,
     ErrorCode.UNKNOWN_CHANNEL: CloseCode.UNKNOWN_CHANNEL,

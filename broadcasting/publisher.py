@@ -29,6 +29,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, models, router
 
 from . import audience, commit_queue
+from .live_filter import field_state
 from .protocol import ServerFrame
 from .registry import LiveModel, live_models
 from .transport import send_event_rollback_unsafe
@@ -49,6 +50,7 @@ def _queue(
     instance: models.Model,
     *,
     visible_before: frozenset[str] | None,
+    object_before: models.Model | None,
     deleted: bool,
     exclude_client: str | None,
     using: str | None,
@@ -60,6 +62,7 @@ def _queue(
         live_model,
         instance,
         visible_before=visible_before,
+        state_before=field_state(live_model.filtered_fields, object_before) if object_before is not None else None,
         deleted=deleted,
         exclude_client=exclude_client,
         using=using or router.db_for_write(type(instance), instance=instance),
@@ -69,7 +72,14 @@ def _queue(
 
 def broadcast_created(instance: models.Model, *, exclude_client: str | None = None, using: str | None = None) -> None:
     """Announce ``instance`` as created once the current transaction commits."""
-    _queue(instance, visible_before=frozenset(), deleted=False, exclude_client=exclude_client, using=using)
+    _queue(
+        instance,
+        visible_before=frozenset(),
+        object_before=None,
+        deleted=False,
+        exclude_client=exclude_client,
+        using=using,
+    )
 
 
 def broadcast_updated(
@@ -86,12 +96,21 @@ def broadcast_updated(
     """
     live_model = _live_model_of(instance)
     visible_before = audience.visible_to(live_model, previous) if previous is not None else None
-    _queue(instance, visible_before=visible_before, deleted=False, exclude_client=exclude_client, using=using)
+    _queue(
+        instance,
+        visible_before=visible_before,
+        object_before=previous if previous is not None else instance,
+        deleted=False,
+        exclude_client=exclude_client,
+        using=using,
+    )
 
 
 def broadcast_deleted(instance: models.Model, *, exclude_client: str | None = None, using: str | None = None) -> None:
     """Announce ``instance`` (which still has its pk) as deleted once the transaction commits."""
-    _queue(instance, visible_before=None, deleted=True, exclude_client=exclude_client, using=using)
+    _queue(
+        instance, visible_before=None, object_before=instance, deleted=True, exclude_client=exclude_client, using=using
+    )
 
 
 def broadcast_custom(

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
+from .live_filter import filtered_fields
 from .visibility import Visibility
 
 CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -36,6 +37,10 @@ class LiveModel:
     requires_auth: bool = False
     # Who reads what, for sockets and REST alike (visibility.py).
     visibility: Visibility = field(default_factory=Visibility)
+    # The django-filter FilterSet of the channel's REST list, and so of its sockets'
+    # filters (live_filter.py); the model fields (attnames) its filters read.
+    filterset: Any = None
+    filtered_fields: tuple[str, ...] = ("pk",)
     # Model fields the serializer shows; a save touching none of them is not an event.
     shown_fields: frozenset[str] = field(default_factory=frozenset)
 
@@ -75,10 +80,12 @@ class LiveModelRegistry:
         requires_auth: bool = False,
         owner_field: str | None = None,
         public_when: Mapping[str, Any] | None = None,
+        filterset: Any = None,
     ) -> LiveModel:
         """
         Make ``model`` live on ``channel``. Called once per model, at app load.
-        ``owner_field`` and ``public_when`` say who reads what (visibility.py).
+        ``owner_field`` and ``public_when`` say who reads what (visibility.py);
+        ``filterset`` is the REST list's FilterSet, which sockets then take too.
         """
         if not CHANNEL_NAME_RE.match(channel):
             raise ValueError(f"Invalid channel name {channel!r}: use [a-z0-9_-], at most 64.")
@@ -92,6 +99,8 @@ class LiveModelRegistry:
             serializer_class=serializer,
             requires_auth=requires_auth,
             visibility=visibility,
+            filterset=filterset,
+            filtered_fields=filtered_fields(filterset, model) if filterset is not None else ("pk",),
             shown_fields=_model_fields_shown_by(serializer, model),
         )
         self._by_model[model] = live_model

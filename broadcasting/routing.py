@@ -16,6 +16,7 @@ from .socket_auth import TokenAuthMiddleware
 
 websocket_urlpatterns = [
     re_path(r"^ws/(?P<channel>[A-Za-z0-9_-]+)/?$", LiveChannelConsumer.as_asgi()),
+    re_path(r"^ws/(?P<channel>[A-Za-z0-9_-]+)/(?P<pk>[A-Za-z0-9_-]{1,64})/?$", LiveChannelConsumer.as_asgi()),
     re_path(r"", NoRouteConsumer.as_asgi()),
 ]
 

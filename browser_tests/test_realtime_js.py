@@ -190,3 +190,24 @@ def test_a_truncated_event_is_refetched_over_rest_and_delivered_in_order(js):
         [7, "updated", {"id": 2, "title": "small"}, None],
         [8, "deleted", {"id": 3}, None],
     ]
+
+
+def test_a_filtered_channel_keeps_its_filter_and_a_sync_covers_a_skipped_stretch(js):
+    result = js.evaluate(
+        """async () => {
+        const { LiveChannel } = await import("/static/broadcasting/realtime.js");
+        const seen = [];
+        new LiveChannel("posts", { clientId: "t", filter: { author: 3 }, onEvent: (e) => seen.push(e.seq) }).open();
+        await tick();
+        const first = openedSockets[0];
+        first.emit(connection(5));
+        first.emit({ type: "sync", channel: "posts", seq: 9 });   // 6..9 were outside the filter
+        first.emit(event("created", 10, 1));
+        first.drop(1006);
+        await tick(1100);
+        return { seen, urls: openedSockets.map((s) => s.url), sockets: openedSockets.length };
+    }"""
+    )
+    assert result["seen"] == [10]  # no resume for the skipped stretch: 10 follows the sync
+    assert all("author=3" in url for url in result["urls"])
+    assert "since=10" in result["urls"][-1]

@@ -2,6 +2,7 @@
 
 from broadcasting.registry import live_models
 
+from .filters import PostFilter
 from .models import Post
 from .serializers import PostSerializer
 
@@ -11,4 +12,5 @@ live_models.register(
     serializer=PostSerializer,
     owner_field="author",
     public_when={"published": True},
+    filterset=PostFilter,  # the REST list's filters, on sockets too
 )

@@ -2,6 +2,7 @@
 
 from broadcasting.registry import live_models
 
+from .filters import UserFilter
 from .models import User
 from .serializers import UserSerializer
 
@@ -11,4 +12,5 @@ live_models.register(
     serializer=UserSerializer,
     requires_auth=True,
     owner_field="pk",
+    filterset=UserFilter,
 )

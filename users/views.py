@@ -6,7 +6,6 @@ from rest_framework.serializers import BaseSerializer
 
 from broadcasting.api import LiveModelViewSet
 
-from .filters import UserFilter
 from .models import User
 from .permissions import UserAccountPermission
 from .serializers import UserSerializer
@@ -20,7 +19,6 @@ class UserViewSet(LiveModelViewSet):
     queryset = User.objects.order_by("id")
     serializer_class = UserSerializer
     permission_classes = [UserAccountPermission]
-    filterset_class = UserFilter
     search_fields = ["name"]
     ordering_fields = ["id", "name", "created_at"]
 

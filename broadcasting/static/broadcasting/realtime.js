@@ -91,7 +91,10 @@ export class LiveChannel {
    *   onEvent(event)      created/updated/deleted and custom events, in seq order, once each
    *   onMessage(frame)    every frame received, for logs
    *   onStatus(status, detail)  "connecting" | "live" | "reconnecting" | "closed"
-   *   url                 the socket URL (default ws(s)://<this host>/ws/<channel>)
+   *   url                 the socket URL (default ws(s)://<this host>/ws/<channel>;
+   *                       ws(s)://<this host>/ws/<channel>/<pk> follows one object)
+   *   filter              the channel's REST list filters, e.g. {author: "3", published: "true"}:
+   *                       the socket then gets the events of that filtered set only
    *   heartbeatSecs       ping after this long without a frame (default 25)
    *   heartbeatTimeoutSecs  declare the connection dead this long after an unanswered ping (default 10)
    *   maxBackoffSecs      cap of the reconnect delay (default 30)
@@ -108,6 +111,7 @@ export class LiveChannel {
     this.onStatus = options.onStatus ?? (() => {});
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     this.url = options.url ?? `${scheme}://${location.host}/ws/${channel}`;
+    this.filter = options.filter ?? {};
     this.heartbeatMs = (options.heartbeatSecs ?? 25) * 1000;
     this.heartbeatTimeoutMs = (options.heartbeatTimeoutSecs ?? 10) * 1000;
     this.maxBackoffMs = (options.maxBackoffSecs ?? 30) * 1000;
@@ -170,6 +174,7 @@ export class LiveChannel {
     }
     if (this.stopped) return;
     const url = new URL(this.url);
+    for (const [name, value] of Object.entries(this.filter)) url.searchParams.set(name, String(value));
     url.searchParams.set("client_id", this.clientId);
     if (this.lastSeq !== null) {
       url.searchParams.set("since", String(this.lastSeq));
@@ -209,8 +214,9 @@ export class LiveChannel {
         this.#reset(frame);
         return;
       case "sync":
-        if (frame.seq > this.lastSeq + 1) this.#resume("gap");
-        else if (frame.seq === this.lastSeq + 1) this.lastSeq = frame.seq;
+        // Everything up to this seq that is for us has been sent: a skipped event, an
+        // idle heartbeat, or (filtered sockets) the stretch skipped before the next frame.
+        if (frame.seq > this.lastSeq) this.lastSeq = frame.seq;
         return;
       default:
         break;
