@@ -66,7 +66,7 @@ def test_anonymous_page_watches_posts_with_no_write_controls(site, new_page):
     expect(page.get_by_test_id("badge-posts")).to_have_attribute("data-status", "live")
     expect(page.get_by_test_id("badge-users")).to_contain_text("closed 4401")
     expect(page.get_by_test_id("sign-in")).to_be_visible()
-    expect(page.get_by_test_id("posts-empty")).to_have_text("No posts yet.")
+    expect(page.get_by_test_id("posts-empty")).to_have_text("No posts here yet.")
     expect(page.get_by_test_id("post-form")).to_be_hidden()
     expect(page.get_by_test_id("posts-note")).to_have_text("Sign in to write posts.")
     api_post(server, token, "Seen by anyone")
@@ -263,3 +263,30 @@ def test_the_page_runs_under_its_content_security_policy(site, new_page):
 
     page.goto(f"{server.http_url}/api/docs/")  # the docs' inline start-up script is allowed there
     expect(page.locator(".swagger-ui .title")).to_contain_text("realtime_site API")
+
+
+def test_the_posts_filter_box_makes_the_list_follow_that_filter(site, new_page):
+    _, server, token = site
+    page = open_signed_in(new_page, server)
+    api_post(server, token, "Out in the open")
+    draft = api_post(server, token, "Still a draft", published=False)
+    expect(page.get_by_test_id("posts-list")).to_contain_text("Still a draft")
+    box = page.get_by_test_id("posts-filter")
+    box.get_by_label("Published").select_option("false")
+    box.get_by_role("button", name="Filter").click()
+    expect(box.locator("[data-role=active]")).to_have_text("/ws/posts?published=false")
+    posts = page.get_by_test_id("posts-list")
+    expect(posts).to_contain_text("Still a draft")
+    expect(posts).not_to_contain_text("Out in the open")
+    api_post(server, token, "Another published one")
+    api_post(server, token, "Another draft", published=False)
+    expect(posts).to_contain_text("Another draft")
+    # Publishing the draft takes it out of the filtered set: it leaves the list live.
+    httpx.patch(
+        f"{server.http_url}/api/posts/{draft['id']}/",
+        json={"published": True},
+        headers={"Authorization": f"Token {token}"},
+    ).raise_for_status()
+    expect(posts).not_to_contain_text("Still a draft")
+    expect(posts).not_to_contain_text("Another published one")
+    expect(page.get_by_test_id("badge-posts")).to_have_attribute("data-status", "live")

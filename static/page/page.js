@@ -7,6 +7,8 @@ const me = config.user;
 const clientId = tabClientId();
 const state = { users: [], posts: [] };
 const channels = {};
+// The REST list filters each channel follows: the same parameters for the snapshot and the socket.
+const filters = { users: {}, posts: {} };
 const LOG_LIMIT = 200;
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -18,8 +20,9 @@ function connectChannel(name) {
   if (channels[name]) return;
   channels[name] = new LiveChannel(name, {
     clientId,
+    filter: filters[name],
     load: async () => {
-      const snapshot = await fetchSnapshot(`/api/${name}/`);
+      const snapshot = await fetchSnapshot(`/api/${name}/?${new URLSearchParams(filters[name])}`);
       state[name] = snapshot.items;
       render(name);
       return snapshot;
@@ -70,9 +73,29 @@ const may = {
 };
 
 const EMPTY = {
-  posts: "No posts yet.",
+  posts: "No posts here yet.",
   users: "No users yet.",
 };
+
+// --- The posts filter: the list and its socket follow the same REST filter ----------
+
+$("#posts-filter").addEventListener("submit", (submitted) => {
+  submitted.preventDefault();
+  const form = submitted.target;
+  const chosen = { author: form.author.value, published: form.published.value };
+  filters.posts = Object.fromEntries(Object.entries(chosen).filter(([, value]) => value !== ""));
+  const active = new URLSearchParams(filters.posts).toString();
+  $("[data-role=active]", form).textContent = active ? `/ws/posts?${active}` : "all posts";
+  disconnectChannel("posts");
+  state.posts = [];
+  render("posts");
+  connectChannel("posts");
+});
+
+// Whether an object this page wrote is in the set its list follows (the page's own filters).
+function inFilter(name, item) {
+  return Object.entries(filters[name]).every(([field, value]) => String(item[field]) === String(value));
+}
 
 // --- Lists ------------------------------------------------------------------------
 
@@ -217,8 +240,10 @@ for (const [name, { form, read }] of Object.entries(forms)) {
       const saved = id
         ? await api("PATCH", `/api/${name}/${id}/`, read(form))
         : await api("POST", `/api/${name}/`, read(form));
-      // Our own socket skips this write's event (X-Client-ID); apply the response instead.
-      state[name] = applyEvent(state[name], { type: id ? "updated" : "created", data: saved });
+      // Our own socket skips this write's event (X-Client-ID); apply the response instead,
+      // as the filtered socket would have: in the set, or out of it.
+      const inSet = inFilter(name, saved);
+      state[name] = applyEvent(state[name], { type: inSet ? (id ? "updated" : "created") : "deleted", data: saved });
       render(name, saved.id);
       endEdit(name);
       setError(name, "");
