@@ -27,6 +27,8 @@ from django.db import models
 from django.http import QueryDict
 from rest_framework.exceptions import PermissionDenied
 
+from .visibility import attname
+
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
@@ -63,15 +65,6 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-def _attname(model: type[models.Model], field_name: str) -> str:
-    if field_name == "pk":
-        return "pk"
-    model_field = model._meta.get_field(field_name)
-    if not isinstance(model_field, models.Field):
-        raise ImproperlyConfigured(f"{model.__name__}.{field_name}: a live filter needs a field of the model itself.")
-    return model_field.attname
-
-
 def filtered_fields(filterset_class, model: type[models.Model]) -> tuple[str, ...]:
     """
     The attnames a FilterSet's filters read, checked for in-memory evaluation: called
@@ -89,7 +82,7 @@ def filtered_fields(filterset_class, model: type[models.Model]) -> tuple[str, ..
                 f"{filterset_class.__name__}.{name}: lookup {declared.field_name}__{declared.lookup_expr} "
                 f"is not supported on live events (supported: {', '.join(LOOKUPS)})."
             )
-        names.add(_attname(model, declared.field_name))
+        names.add(attname(model, declared.field_name))
     return tuple(sorted(names))
 
 
@@ -163,7 +156,7 @@ class LiveFilter:
                     continue  # given empty: the REST list ignores it too
                 conditions.append(
                     Condition(
-                        _attname(live_model.model, declared.field_name),
+                        attname(live_model.model, declared.field_name),
                         declared.lookup_expr,
                         plain(value),
                         declared.exclude,

@@ -19,7 +19,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+
+
+def attname(model: type[models.Model], name: str) -> str:
+    """
+    The attribute an instance holds a field's value in ("author" -> "author_id"; "pk"
+    stays "pk"). Registration calls it for every field a rule names, so a missing field
+    or a reverse relation fails at start-up.
+    """
+    if name == "pk":
+        return "pk"
+    model_field = model._meta.get_field(name)
+    if not isinstance(model_field, models.Field):
+        raise ImproperlyConfigured(f"{model.__name__}.{name} is a reverse relation; name a field of the model itself.")
+    return model_field.attname
 
 
 @dataclass(frozen=True)
@@ -31,30 +46,21 @@ class Visibility:
     # None: every object is public. Otherwise staff and the owner alone read the rest.
     public_when: Mapping[str, Any] | None = field(default=None)
 
-    def attname(self, model: type[models.Model], name: str) -> str:
-        """The attribute an instance holds the field's value in ("author" -> "author_id")."""
-        if name == "pk":
-            return "pk"
-        model_field = model._meta.get_field(name)
-        if not isinstance(model_field, models.Field):
-            raise ValueError(f"{model.__name__}.{name} is a reverse relation; name a field of the model itself.")
-        return model_field.attname
-
     def check(self, model: type[models.Model]) -> None:
         """Raise at registration if a named field does not exist."""
         for name in [self.owner_field or "pk", *(self.public_when or {})]:
-            self.attname(model, name)
+            attname(model, name)
 
     def owner_pk(self, instance: models.Model) -> Any:
         if self.owner_field is None:
             return None
-        return getattr(instance, self.attname(type(instance), self.owner_field))
+        return getattr(instance, attname(type(instance), self.owner_field))
 
     def is_public(self, instance: models.Model) -> bool:
         if self.public_when is None:
             return True
         return all(
-            getattr(instance, self.attname(type(instance), name)) == value for name, value in self.public_when.items()
+            getattr(instance, attname(type(instance), name)) == value for name, value in self.public_when.items()
         )
 
     def readable_by(self, queryset: models.QuerySet, user) -> models.QuerySet:
