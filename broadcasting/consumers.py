@@ -82,7 +82,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     """One socket subscribed to one model channel."""
 
     # Client frame types, each handled by the method named client_<type>.
-    client_message_types = frozenset(ClientFrame)
+    client_message_types: frozenset[str] = frozenset(ClientFrame)
     # No channel-layer name per socket: the process fanout subscribes once for all.
     channel_layer_alias = None
 
@@ -119,30 +119,10 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             await self._read_filter()
             await self._admit()
         except ConnectionRefused as refusal:
-            path = printable_path(self.scope.get("path", ""))
-            socket_log.info(
-                "socket refused %s code=%s %s",
-                path,
-                refusal.close_code,
-                refusal.code,
-                extra={"path": path, "close_code": refusal.close_code, "error_code": refusal.code},
-            )
-            await self.accept()
-            await self.send_json(error_frame(refusal.code, refusal.message))
-            await self.close(code=refusal.close_code)
+            await self._refuse_handshake(refusal)
             return
 
-        self.client_frames = TokenBucket(
-            realtime_setting("CLIENT_FRAMES_PER_SEC"), realtime_setting("CLIENT_FRAME_BURST")
-        )
-        await self.accept()
-        self.outbox = Outbox(
-            self.scope.get(SERVER_SEND_SCOPE_KEY, self.base_send),
-            channel_label=self.channel,
-            max_bytes=realtime_setting("OUTBOX_MAX_BYTES"),
-            send_timeout_secs=realtime_setting("SEND_TIMEOUT_SECS"),
-            on_close=self._on_outbox_close,
-        )
+        await self._accept_with_outbox()
         self.feed = ChannelFeed(
             self.channel, self.outbox, own_keys=self._own_keys(), audiences=self.audiences, live_filter=self.live_filter
         )
@@ -166,6 +146,37 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             )
         )
         self.feed.start(committed_seq, epoch, self.since_seq, self.since_epoch)
+        self._log_opened()
+
+    async def _refuse_handshake(self, refusal: ConnectionRefused) -> None:
+        """A refused handshake: log it, accept, send the error frame, close with its code."""
+        path = printable_path(self.scope.get("path", ""))
+        socket_log.info(
+            "socket refused %s code=%s %s",
+            path,
+            refusal.close_code,
+            refusal.code,
+            extra={"path": path, "close_code": refusal.close_code, "error_code": refusal.code},
+        )
+        await self.accept()
+        await self.send_json(error_frame(refusal.code, refusal.message))
+        await self.close(code=refusal.close_code)
+
+    async def _accept_with_outbox(self) -> None:
+        """Accept the socket; from here every frame goes out through its outbox."""
+        self.client_frames = TokenBucket(
+            realtime_setting("CLIENT_FRAMES_PER_SEC"), realtime_setting("CLIENT_FRAME_BURST")
+        )
+        await self.accept()
+        self.outbox = Outbox(
+            self.scope.get(SERVER_SEND_SCOPE_KEY, self.base_send),
+            channel_label=self.channel,
+            max_bytes=realtime_setting("OUTBOX_MAX_BYTES"),
+            send_timeout_secs=realtime_setting("SEND_TIMEOUT_SECS"),
+            on_close=self._on_outbox_close,
+        )
+
+    def _log_opened(self) -> None:
         self.opened_at = time.monotonic()
         socket_log.info(
             "socket open channel=%s user=%s client_id=%s",
@@ -204,7 +215,14 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         if live_model is None:
             raise ConnectionRefused(ErrorCode.UNKNOWN_CHANNEL, f"Unknown channel: {channel}")
         self.channel = channel
+        self._check_client()
+        user = self.scope.get("user")
+        if live_model.requires_auth and not (user is not None and user.is_authenticated):
+            raise ConnectionRefused(ErrorCode.AUTH_REQUIRED, f"Sign in to subscribe to channel: {channel}")
+        self.live_model = live_model
 
+    def _check_client(self) -> None:
+        """The handshake's client id, resume point and credentials (any socket path)."""
         query = parse_qs(self.scope.get("query_string", b"").decode("latin1"), keep_blank_values=True)
         client_id = _query_value(query, "client_id")
         if client_id is None:
@@ -224,12 +242,9 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         if self.scope.get(AUTH_ERROR_SCOPE_KEY):
             raise ConnectionRefused(ErrorCode.AUTH_FAILED, self.scope[AUTH_ERROR_SCOPE_KEY])
         user = self.scope.get("user")
-        if live_model.requires_auth and not (user is not None and user.is_authenticated):
-            raise ConnectionRefused(ErrorCode.AUTH_REQUIRED, f"Sign in to subscribe to channel: {channel}")
         self.audiences = audience.audiences_of(user)
         self.credentials = credentials_of(self.scope)
-        self.user_is_staff = bool(self.credentials is not None and user.is_staff)
-        self.live_model = live_model
+        self.user_is_staff = bool(self.credentials is not None and user is not None and user.is_staff)
 
     async def _read_filter(self) -> None:
         """
@@ -249,6 +264,10 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             )
         except InvalidFilter as invalid:
             raise ConnectionRefused(ErrorCode.INVALID_FILTER, str(invalid)) from invalid
+
+    def _feeds(self) -> list[ChannelFeed]:
+        """The feeds this socket is sent from (one here; one per subscription on /ws/)."""
+        return [self.feed] if "feed" in self.__dict__ else []
 
     def _outbox_or_none(self) -> Outbox | None:
         return self.__dict__.get("outbox")
@@ -291,12 +310,17 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         been stuck too long is closed 4408; one whose credentials no longer hold
         (accounts.py) is closed 4401; a changed staff flag changes what it sees.
         """
+        if self.still_good(accounts, now):
+            self.feed.check_in(committed_seq)
+
+    def still_good(self, accounts: AccountsSnapshot, now: float) -> bool:
+        """False (and the socket closing) when its send is stuck or its credentials ended."""
+        if not self.outbox.open:
+            return False
         if self.outbox.stalled(now):
             self.outbox.close_slow("A send has waited longer than SEND_TIMEOUT_SECS.")
-            return
-        if not self._recheck_account(accounts):
-            return
-        self.feed.check_in(committed_seq)
+            return False
+        return self._recheck_account(accounts)
 
     def _recheck_account(self, accounts: AccountsSnapshot) -> bool:
         if self.credentials is None:
@@ -308,9 +332,11 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         is_staff = accounts.is_staff(self.credentials.user_pk)
         if is_staff != self.user_is_staff:
             self.user_is_staff = is_staff
-            self.feed.audiences = audience.audiences_of(
+            self.audiences = audience.audiences_of(
                 audience.Viewer(pk=self.credentials.user_pk, is_staff=is_staff, is_authenticated=True)
             )
+            for feed in self._feeds():
+                feed.audiences = self.audiences
         return True
 
     # --- Client frames and closing ----------------------------------------------------

@@ -49,7 +49,9 @@ GROUP_REJOIN_SECS = 3600.0
 
 class LocalSocket(Protocol):
     channel: str
-    credentials: Credentials | None
+
+    @property
+    def credentials(self) -> Credentials | None: ...
 
     def offer(self, event: LiveEvent, now: float) -> None: ...
 

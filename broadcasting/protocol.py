@@ -28,10 +28,24 @@ MODEL_EVENTS = frozenset({ServerFrame.CREATED, ServerFrame.UPDATED, ServerFrame.
 
 
 class ClientFrame(StrEnum):
-    """The ``type`` of frames a client may send."""
+    """The ``type`` of frames a client may send on any socket."""
 
     PING = "ping"
     GET_STATS = "get_stats"
+
+
+class MultiplexClientFrame(StrEnum):
+    """What a client sends on /ws/ besides ClientFrame (multiplex.py)."""
+
+    SUBSCRIBE = "subscribe"
+    UNSUBSCRIBE = "unsubscribe"
+
+
+class MultiplexServerFrame(StrEnum):
+    """What the server answers on /ws/ besides ServerFrame."""
+
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
 
 
 class CloseCode(IntEnum):

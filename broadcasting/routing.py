@@ -10,11 +10,13 @@ from channels.routing import URLRouter
 from django.urls import re_path
 
 from .consumers import LiveChannelConsumer, NoRouteConsumer
+from .multiplex import MultiplexConsumer
 from .origins import AllowedOriginsOnly
 from .outbox import RecordServerSend
 from .socket_auth import TokenAuthMiddleware
 
 websocket_urlpatterns = [
+    re_path(r"^ws/?$", MultiplexConsumer.as_asgi()),
     re_path(r"^ws/(?P<channel>[A-Za-z0-9_-]+)/?$", LiveChannelConsumer.as_asgi()),
     re_path(r"^ws/(?P<channel>[A-Za-z0-9_-]+)/(?P<pk>[A-Za-z0-9_-]{1,64})/?$", LiveChannelConsumer.as_asgi()),
     re_path(r"", NoRouteConsumer.as_asgi()),

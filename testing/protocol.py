@@ -6,7 +6,7 @@ through ``assert_frame_shape`` so a frame that drifts from the protocol fails lo
 from datetime import datetime
 from typing import Any
 
-from broadcasting.protocol import ErrorCode, ServerFrame
+from broadcasting.protocol import ErrorCode, MultiplexServerFrame, ServerFrame
 
 MODEL_EVENT_KEYS = {"type", "model", "channel", "timestamp", "seq", "data"}
 CUSTOM_EVENT_KEYS = {"type", "channel", "timestamp", "seq", "data"}
@@ -24,6 +24,13 @@ FRAME_KEYS: dict[str, set[str]] = {
     ServerFrame.ERROR: {"type", "code", "message"},
 }
 ERROR_CODES = set(ErrorCode)
+
+# /ws/ (multiplex.py): its connection frame names no channel; its own frames.
+MULTIPLEX_CONNECTION_KEYS = {"type", "message", "client_id", "timestamp"}
+MULTIPLEX_FRAME_KEYS: dict[str, set[str]] = {
+    MultiplexServerFrame.SUBSCRIBED: {"type", "channel", "seq", "epoch"},
+    MultiplexServerFrame.UNSUBSCRIBED: {"type", "channel"},
+}
 
 
 def _assert_timestamp(value: Any) -> None:
@@ -52,7 +59,11 @@ def assert_frame_shape(frame: Any, expected_type: str | None = None) -> dict:
     assert isinstance(frame_type, str), frame
     if expected_type is not None:
         assert frame_type == expected_type, frame
-    keys = FRAME_KEYS.get(frame_type, CUSTOM_EVENT_KEYS)
+    keys = FRAME_KEYS.get(frame_type) or MULTIPLEX_FRAME_KEYS.get(frame_type) or CUSTOM_EVENT_KEYS
+    if frame_type == "connection" and "channel" not in frame:
+        keys = MULTIPLEX_CONNECTION_KEYS
+    if frame_type == "error" and "channel" in frame:
+        keys = keys | {"channel"}  # on /ws/: the subscription it is about
     if frame_type in {"created", "updated"} and "truncated" in frame:
         # Too large to send whole: only the id, for the client to refetch over REST.
         assert frame["truncated"] is True and set(frame["data"]) == {"id"}, frame
@@ -68,6 +79,8 @@ def assert_frame_shape(frame: Any, expected_type: str | None = None) -> dict:
         assert isinstance(frame["data"], dict) and "id" in frame["data"], frame
         if frame_type == "deleted":
             assert set(frame["data"]) == {"id"}, frame
+    elif frame_type == "connection" and "channel" not in frame:
+        assert frame["message"] == "Connected"
     elif frame_type == "connection":
         assert frame["message"] == f"Connected to channel: {frame['channel']}"
         assert isinstance(frame["client_id"], str) and frame["client_id"]

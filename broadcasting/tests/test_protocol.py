@@ -1,13 +1,23 @@
 """
 protocol.py names every frame type, error code and close code once; the docs' tables,
-the suite's frame checks (testing/protocol.py), the consumer and realtime.js agree.
+the suite's frame checks (testing/protocol.py), the consumers and realtime.js agree.
+(realtime.js speaks /ws/<channel>; the /ws/ frames are checked against the docs.)
 """
 
 import re
 
 from broadcasting import protocol
 from broadcasting.consumers import LiveChannelConsumer
-from broadcasting.protocol import CLOSES_WITH, STAYS_OPEN, ClientFrame, CloseCode, ServerFrame
+from broadcasting.multiplex import MultiplexConsumer
+from broadcasting.protocol import (
+    CLOSES_WITH,
+    STAYS_OPEN,
+    ClientFrame,
+    CloseCode,
+    MultiplexClientFrame,
+    MultiplexServerFrame,
+    ServerFrame,
+)
 from testing import protocol as frame_checks
 from testing.live_server import PROJECT_DIR
 
@@ -47,10 +57,19 @@ def test_the_suites_frame_checks_cover_every_frame_and_error_code():
     assert frame_checks.ERROR_CODES == set(protocol.ErrorCode)
 
 
-def test_the_consumer_answers_every_client_frame():
+def test_the_consumers_answer_every_client_frame():
     assert LiveChannelConsumer.client_message_types == set(ClientFrame)
-    for frame_type in ClientFrame:
-        assert callable(getattr(LiveChannelConsumer, f"client_{frame_type}"))
+    assert MultiplexConsumer.client_message_types == set(ClientFrame) | set(MultiplexClientFrame)
+    for frame_type in MultiplexConsumer.client_message_types:
+        assert callable(getattr(MultiplexConsumer, f"client_{frame_type}"))
+
+
+def test_the_docs_show_the_multiplexed_sockets_frames():
+    section = doc_section("Many channels on one socket: /ws/")
+    asked = set(re.findall(r'^\| `\{"type": "([a-z_]+)"', section, re.MULTILINE))
+    answered = set(re.findall(r'`\{"type": "([a-z_]+)"', section))
+    assert asked == set(MultiplexClientFrame)
+    assert set(MultiplexServerFrame) <= answered
 
 
 def test_realtime_js_stops_on_exactly_the_permanent_closes_and_handles_every_control_frame():

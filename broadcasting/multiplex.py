@@ -1,0 +1,172 @@
+"""
+/ws/: many channels on one socket.
+
+A page that watches posts, users and one post's comments needs one socket, not three.
+The client sends ``subscribe`` frames, each naming a channel with its own filter, seq
+and epoch; every frame of a subscription carries its ``channel``. Each subscription is
+a ChannelMember of the process fanout with a ChannelFeed of its own (the same
+exactly-once, resumable stream a /ws/<channel> socket has) writing into the socket's
+one outbox. An error in a subscribe frame (unknown channel, sign-in needed, a bad
+filter or since) is that subscription's: an ``error`` frame naming the channel, and the
+socket stays open. /ws/<channel> keeps working unchanged.
+"""
+
+from dataclasses import dataclass
+
+from channels.db import database_sync_to_async
+from django.http import QueryDict
+
+from . import frames
+from .accounts import AccountsSnapshot, Credentials
+from .consumers import ConnectionRefused, LiveChannelConsumer
+from .context import is_valid_client_id
+from .events import LiveEvent
+from .fanout import process_fanout
+from .feed import ChannelFeed
+from .live_filter import InvalidFilter, LiveFilter
+from .protocol import ClientFrame, ErrorCode, MultiplexClientFrame, MultiplexServerFrame, ServerFrame, error_frame
+from .registry import live_models
+from .sequence import channel_position
+from .socket_counts import socket_counts
+
+
+@dataclass(eq=False)
+class ChannelMember:
+    """One subscription of a /ws/ socket, as the process fanout of its channel sees it."""
+
+    socket: "MultiplexConsumer"
+    channel: str
+    feed: ChannelFeed
+
+    @property
+    def credentials(self) -> Credentials | None:
+        return self.socket.credentials
+
+    def offer(self, event: LiveEvent, now: float) -> None:
+        self.feed.offer(event, now)
+
+    def check_in(self, committed_seq: int, accounts: AccountsSnapshot, now: float) -> None:
+        if self.socket.still_good(accounts, now):
+            self.feed.check_in(committed_seq)
+
+
+class SubscribeRefused(Exception):
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class MultiplexConsumer(LiveChannelConsumer):
+    """The socket at /ws/: subscriptions come and go over its life."""
+
+    client_message_types = frozenset(ClientFrame) | frozenset(MultiplexClientFrame)
+
+    async def connect(self) -> None:
+        self.channel = "/ws/"  # a label for logs; the channels are the subscriptions'
+        self.members: dict[str, ChannelMember] = {}
+        try:
+            self._check_client()
+            await self._admit()
+        except ConnectionRefused as refusal:
+            await self._refuse_handshake(refusal)
+            return
+        await self._accept_with_outbox()
+        self.subscribed = True
+        self.outbox.push(
+            frames.encode(
+                {
+                    "type": ServerFrame.CONNECTION,
+                    "message": "Connected",
+                    "client_id": self.client_id,
+                    "timestamp": frames.utc_timestamp(),
+                }
+            )
+        )
+        self._log_opened()
+
+    def _feeds(self) -> list[ChannelFeed]:
+        return [member.feed for member in self.__dict__.get("members", {}).values()]
+
+    def _leave_fanout(self) -> None:
+        if not self.subscribed:
+            return
+        self.subscribed = False
+        for member in self.members.values():
+            self._drop(member)
+        self.members = {}
+
+    def _drop(self, member: ChannelMember) -> None:
+        process_fanout.remove(member)
+        socket_counts.changed()
+        member.feed.stop()
+
+    # --- subscribe / unsubscribe ------------------------------------------------------
+
+    async def client_subscribe(self, content: dict) -> None:
+        channel = content.get("channel")
+        try:
+            live_filter, since, epoch = await self._read_subscription(content)
+        except SubscribeRefused as refused:
+            self.reply({**error_frame(refused.code, refused.message), "channel": channel})
+            return
+        assert isinstance(channel, str)
+        feed = ChannelFeed(
+            channel, self.outbox, own_keys=self._own_keys(), audiences=self.audiences, live_filter=live_filter
+        )
+        member = ChannelMember(self, channel, feed)
+        self.members[channel] = member
+        # As on /ws/<channel>: join the fanout before reading the position, so nothing
+        # committed in between falls in a gap.
+        await process_fanout.add(member)
+        socket_counts.changed()
+        committed_seq, channel_epoch = await database_sync_to_async(channel_position)(channel)
+        if self.members.get(channel) is not member:
+            return  # unsubscribed (or the socket closed) meanwhile
+        self.reply(
+            {"type": MultiplexServerFrame.SUBSCRIBED, "channel": channel, "seq": committed_seq, "epoch": channel_epoch}
+        )
+        feed.start(committed_seq, channel_epoch, since, epoch)
+
+    async def _read_subscription(self, content: dict) -> tuple[LiveFilter | None, int | None, str | None]:
+        """A subscribe frame's filter, since and epoch, checked like a /ws/<channel> handshake."""
+        channel = content.get("channel")
+        live_model = live_models.for_channel(channel) if isinstance(channel, str) else None
+        if live_model is None:
+            raise SubscribeRefused(ErrorCode.UNKNOWN_CHANNEL, f"Unknown channel: {str(channel)[:64]}")
+        if channel in self.members:
+            raise SubscribeRefused(ErrorCode.BAD_REQUEST, f"Already subscribed to {channel}; unsubscribe first.")
+        user = self.scope.get("user")
+        if live_model.requires_auth and not (user is not None and user.is_authenticated):
+            raise SubscribeRefused(ErrorCode.AUTH_REQUIRED, f"Sign in to subscribe to channel: {channel}")
+        since = content.get("since")
+        if since is not None and not (isinstance(since, int) and not isinstance(since, bool) and since >= 0):
+            raise SubscribeRefused(ErrorCode.INVALID_SINCE, "since must be a non-negative integer seq.")
+        epoch = content.get("epoch")
+        if epoch is not None and not (isinstance(epoch, str) and is_valid_client_id(epoch)):
+            raise SubscribeRefused(ErrorCode.INVALID_EPOCH, "epoch must be the epoch of a subscribed frame.")
+        wanted = content.get("filter") or {}
+        if not isinstance(wanted, dict) or not all(
+            isinstance(value, str | int | float | bool) and not isinstance(value, dict) for value in wanted.values()
+        ):
+            raise SubscribeRefused(ErrorCode.INVALID_FILTER, 'filter must be an object of parameters: {"author": "3"}.')
+        params = QueryDict(mutable=True)
+        for name, value in wanted.items():
+            params[str(name)] = str(value).lower() if isinstance(value, bool) else str(value)
+        live_filter = None
+        if params:
+            try:
+                live_filter = await database_sync_to_async(LiveFilter.parse)(live_model, params, user)
+            except InvalidFilter as invalid:
+                raise SubscribeRefused(ErrorCode.INVALID_FILTER, str(invalid)) from invalid
+        return live_filter, since, epoch
+
+    async def client_unsubscribe(self, content: dict) -> None:
+        channel = content.get("channel")
+        member = self.members.pop(channel, None) if isinstance(channel, str) else None
+        if member is None:
+            message = f"Not subscribed to {str(channel)[:64]}."
+            self.reply({**error_frame(ErrorCode.BAD_REQUEST, message), "channel": channel})
+            return
+        self._drop(member)
+        self.reply({"type": MultiplexServerFrame.UNSUBSCRIBED, "channel": channel})
