@@ -211,3 +211,54 @@ def test_a_filtered_channel_keeps_its_filter_and_a_sync_covers_a_skipped_stretch
     assert result["seen"] == [10]  # no resume for the skipped stretch: 10 follows the sync
     assert all("author=3" in url for url in result["urls"])
     assert "since=10" in result["urls"][-1]
+
+
+def test_one_live_socket_carries_many_subscriptions_each_resuming_on_its_own(fast_retries):
+    result = fast_retries.evaluate(
+        """async () => {
+        const { LiveSocket } = await import("/static/broadcasting/realtime.js");
+        Math.random = () => 0.9;   // the reconnect waits 900 ms, which fast_retries makes 0
+        const seen = { posts: [], users: [] };
+        const statuses = [];
+        const live = new LiveSocket({ clientId: "t" }).open();
+        live.subscribe("posts", { filter: { author: 3 }, onEvent: (e) => seen.posts.push(e.seq),
+                                  onStatus: (s) => statuses.push(`posts ${s}`) });
+        live.subscribe("users", { onEvent: (e) => seen.users.push(e.seq) });
+        await tick();
+        const first = openedSockets[0];
+        first.emit({ type: "connection", message: "Connected", client_id: "t", timestamp: "" });
+        await tick();
+        const subscribes = first.sent.filter((f) => f.type === "subscribe");
+        first.emit({ type: "subscribed", channel: "posts", seq: 5, epoch: "e1" });
+        first.emit({ type: "subscribed", channel: "users", seq: 9, epoch: "e2" });
+        first.emit({ ...event("created", 6, 1), channel: "posts" });
+        first.emit({ type: "sync", channel: "posts", seq: 8 });
+        first.emit({ ...event("created", 10, 7), channel: "users", model: "users" });
+        first.emit({ ...event("created", 11, 2), channel: "posts" });   // posts 9..10 lost: posts alone resumes
+        await tick();
+        const resumedPosts = first.sent.slice(subscribes.length);
+        first.emit({ ...event("created", 12, 3), channel: "posts" });   // the old subscription's: ignored
+        first.emit({ type: "subscribed", channel: "posts", seq: 11, epoch: "e1" });
+        first.emit({ ...event("created", 9, 2), channel: "posts" });    // replayed after since=8
+        first.drop(1006);
+        await tick(50);
+        const second = openedSockets[1];
+        second.emit({ type: "connection", message: "Connected", client_id: "t", timestamp: "" });
+        await tick();
+        return { subscribes, resumedPosts, seen, statuses, again: second.sent };
+    }"""
+    )
+    assert result["subscribes"] == [
+        {"type": "subscribe", "channel": "posts", "filter": {"author": 3}},
+        {"type": "subscribe", "channel": "users", "filter": {}},
+    ]
+    assert result["resumedPosts"] == [
+        {"type": "unsubscribe", "channel": "posts"},
+        {"type": "subscribe", "channel": "posts", "filter": {"author": 3}, "since": 8, "epoch": "e1"},
+    ]
+    assert result["seen"] == {"posts": [6, 9], "users": [10]}
+    assert result["again"] == [
+        {"type": "subscribe", "channel": "posts", "filter": {"author": 3}, "since": 9, "epoch": "e1"},
+        {"type": "subscribe", "channel": "users", "filter": {}, "since": 10, "epoch": "e2"},
+    ]
+    assert "posts live" in result["statuses"] and "posts reconnecting" in result["statuses"]

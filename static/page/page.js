@@ -1,6 +1,6 @@
 // The live test page: lists kept current by realtime.js, forms that write over REST,
 // an event log, stats and ping. Everything the page shows comes from the protocol.
-import { LiveChannel, applyEvent, cookie, fetchSnapshot, tabClientId } from "../broadcasting/realtime.js";
+import { LiveSocket, applyEvent, cookie, fetchSnapshot, tabClientId } from "../broadcasting/realtime.js";
 
 const config = JSON.parse(document.getElementById("page-config").textContent);
 const me = config.user;
@@ -14,12 +14,13 @@ const LOG_LIMIT = 200;
 const $ = (selector, root = document) => root.querySelector(selector);
 document.querySelector("[data-testid=client-id]").textContent = clientId;
 
-// --- Channels ---------------------------------------------------------------------
+// --- Channels: one socket on /ws/, one subscription per channel ----------------------
+
+const live = new LiveSocket({ clientId, onMessage: (frame) => logFrame(frame.channel, frame) }).open();
 
 function connectChannel(name) {
   if (channels[name]) return;
-  channels[name] = new LiveChannel(name, {
-    clientId,
+  channels[name] = live.subscribe(name, {
     filter: filters[name],
     load: async () => {
       const snapshot = await fetchSnapshot(`/api/${name}/?${new URLSearchParams(filters[name])}`);
@@ -32,13 +33,12 @@ function connectChannel(name) {
       render(name, event.type === "deleted" ? null : event.data.id);
       showLatency(name, event);
     },
-    onMessage: (frame) => logFrame(name, frame),
     onStatus: (status, detail) => showStatus(name, status, detail),
-  }).open();
+  });
 }
 
 function disconnectChannel(name) {
-  channels[name]?.close();
+  channels[name]?.unsubscribe();
   delete channels[name];
 }
 
@@ -272,7 +272,7 @@ function logFrame(channel, frame) {
   }
   type.textContent = frame.type;
   seq.textContent = frame.seq === undefined ? "" : `seq ${frame.seq}`;
-  where.textContent = `/ws/${channel}`;
+  where.textContent = channel ? `/ws/ · ${channel}` : "/ws/";
   when.textContent = time.toLocaleTimeString();
   const body = document.createElement("pre");
   body.textContent = JSON.stringify(frame, null, 2);
@@ -294,25 +294,18 @@ function showLatency(channel, event) {
 
 $("#clear-log").addEventListener("click", () => $("#event-log").replaceChildren());
 
-function liveChannel() {
-  return Object.values(channels).find((channel) => channel.status === "live");
-}
-
 $("#ping").addEventListener("click", async () => {
   const output = $("[data-testid=ping-result]");
-  const channel = liveChannel();
-  if (!channel) {
-    output.textContent = "connect a channel first";
+  if (live.status !== "live") {
+    output.textContent = "not connected";
     return;
   }
-  output.textContent = `pong in ${await channel.ping()} ms`;
+  output.textContent = `pong in ${await live.ping()} ms`;
 });
 
 $("#socket-stats").addEventListener("click", async () => {
-  const channel = liveChannel();
-  $("[data-testid=stats-output]").textContent = channel
-    ? JSON.stringify(await channel.stats(), null, 2)
-    : "connect a channel first";
+  $("[data-testid=stats-output]").textContent =
+    live.status === "live" ? JSON.stringify(await live.stats(), null, 2) : "not connected";
 });
 
 $("#http-stats").addEventListener("click", async () => {

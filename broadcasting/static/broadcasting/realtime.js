@@ -81,6 +81,49 @@ export function connect(channel, options = {}) {
   return new LiveChannel(channel, options).open();
 }
 
+/**
+ * Hands events to `owner.onEvent` in seq order: at once, or, behind an event too large
+ * for one frame (`truncated: true`), after that object is fetched over REST
+ * (`owner.objectUrl(event)`, with `owner.fetchHeaders`). Gone (404) means deleted since:
+ * that event is delivered as `deleted`; any other failure delivers it as it came.
+ */
+class OrderedDelivery {
+  constructor(owner) {
+    this.owner = owner;
+    this.delivering = null; // the chain of events waiting behind a refetch, if any
+  }
+
+  deliver(frame) {
+    const truncated = frame.truncated === true && (frame.type === "created" || frame.type === "updated");
+    if (!truncated && !this.delivering) {
+      this.owner.onEvent(frame);
+      return;
+    }
+    const step = (this.delivering ?? Promise.resolve()).then(async () =>
+      this.owner.onEvent(truncated ? await this.#refetch(frame) : frame),
+    );
+    this.delivering = step;
+    step.finally(() => {
+      if (this.delivering === step) this.delivering = null;
+    });
+  }
+
+  async #refetch(frame) {
+    try {
+      const response = await fetch(new URL(this.owner.objectUrl(frame), location.href), {
+        credentials: "same-origin",
+        headers: this.owner.fetchHeaders,
+      });
+      const { truncated, ...whole } = frame;
+      if (response.status === 404) return { ...whole, type: "deleted", data: { id: frame.data.id } };
+      if (!response.ok) return frame;
+      return { ...whole, data: await response.json() };
+    } catch {
+      return frame;
+    }
+  }
+}
+
 export class LiveChannel {
   /**
    * @param {string} channel  a registered channel: "users", "posts", ...
@@ -117,7 +160,7 @@ export class LiveChannel {
     this.maxBackoffMs = (options.maxBackoffSecs ?? 30) * 1000;
     this.objectUrl = options.objectUrl ?? ((event) => `/api/${channel}/${encodeURIComponent(event.data.id)}/`);
     this.fetchHeaders = options.fetchHeaders ?? {};
-    this.delivering = null; // the chain of events waiting behind a refetch, if any
+    this.delivery = new OrderedDelivery(this);
 
     this.status = "closed";
     this.lastSeq = null; // the last seq applied; null until the first connection
@@ -228,43 +271,7 @@ export class LiveChannel {
       return;
     }
     this.lastSeq = frame.seq;
-    this.#deliver(frame);
-  }
-
-  /** Hand an event to onEvent: at once, or after the refetches of earlier truncated events. */
-  #deliver(frame) {
-    const truncated = frame.truncated === true && (frame.type === "created" || frame.type === "updated");
-    if (!truncated && !this.delivering) {
-      this.onEvent(frame);
-      return;
-    }
-    const step = (this.delivering ?? Promise.resolve()).then(async () =>
-      this.onEvent(truncated ? await this.#refetch(frame) : frame),
-    );
-    this.delivering = step;
-    step.finally(() => {
-      if (this.delivering === step) this.delivering = null;
-    });
-  }
-
-  /**
-   * The whole object of a truncated event, fetched over REST. Gone (404) means it was
-   * deleted since: the event is delivered as `deleted`. Any other failure delivers the
-   * event as it came (`truncated: true`, data holding only the id).
-   */
-  async #refetch(frame) {
-    try {
-      const response = await fetch(new URL(this.objectUrl(frame), location.href), {
-        credentials: "same-origin",
-        headers: this.fetchHeaders,
-      });
-      const { truncated, ...whole } = frame;
-      if (response.status === 404) return { ...whole, type: "deleted", data: { id: frame.data.id } };
-      if (!response.ok) return frame;
-      return { ...whole, data: await response.json() };
-    } catch {
-      return frame;
-    }
+    this.delivery.deliver(frame);
   }
 
   async #reset(frame) {
@@ -359,3 +366,280 @@ export class LiveChannel {
 }
 
 export { MODEL_EVENTS };
+
+/**
+ * LiveSocket: one socket on /ws/ for any number of channels (docs/protocol.md, "Many
+ * channels on one socket"). Each `subscribe(channel, options)` is a Subscription with
+ * its own snapshot (`load`), filter, seq, epoch and resume, exactly as a LiveChannel
+ * keeps them; the socket reconnects (backoff, heartbeat) once for all of them and
+ * resubscribes each from its last seq. A gap or a `reset` in one subscription
+ * resubscribes that one alone.
+ *
+ *   const live = new LiveSocket().open();
+ *   const posts = live.subscribe("posts", { filter: { author: "3" }, load, onEvent });
+ *   const users = live.subscribe("users", { load: loadUsers, onEvent: onUser });
+ *   posts.unsubscribe();
+ */
+export class LiveSocket {
+  /**
+   * @param {object} options
+   *   clientId, heartbeatSecs, heartbeatTimeoutSecs, maxBackoffSecs, onMessage: as LiveChannel
+   *   onStatus(status, detail)  the socket's "connecting" | "live" | "reconnecting" | "closed"
+   *   url                 the socket URL (default ws(s)://<this host>/ws/)
+   */
+  constructor(options = {}) {
+    this.clientId = options.clientId ?? tabClientId();
+    this.onMessage = options.onMessage ?? (() => {});
+    this.onStatus = options.onStatus ?? (() => {});
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    this.url = options.url ?? `${scheme}://${location.host}/ws/`;
+    this.heartbeatMs = (options.heartbeatSecs ?? 25) * 1000;
+    this.heartbeatTimeoutMs = (options.heartbeatTimeoutSecs ?? 10) * 1000;
+    this.maxBackoffMs = (options.maxBackoffSecs ?? 30) * 1000;
+    this.subscriptions = new Map(); // channel -> Subscription
+    this.status = "closed";
+    this.socket = null;
+    this.attempt = 0;
+    this.stopped = false;
+    this.pending = { pong: [], stats: [] };
+    this.timers = { retry: null, heartbeat: null, deadline: null };
+  }
+
+  open() {
+    this.stopped = false;
+    this.#start();
+    return this;
+  }
+
+  close() {
+    this.stopped = true;
+    this.#clearTimers();
+    if (this.socket) this.socket.close(1000, "client closed");
+    this.#setStatus("closed", { code: 1000, reason: "client closed" });
+    for (const subscription of this.subscriptions.values()) subscription.setStatus("closed", { code: 1000 });
+  }
+
+  /** Follow `channel` on this socket; options as LiveChannel's (load, onEvent, onStatus, filter, ...). */
+  subscribe(channel, options = {}) {
+    this.subscriptions.get(channel)?.unsubscribe();
+    const subscription = new Subscription(this, channel, options);
+    this.subscriptions.set(channel, subscription);
+    if (this.status === "live") subscription.begin();
+    return subscription;
+  }
+
+  ping() {
+    const sentAt = performance.now();
+    return this.#request("pong", { type: "ping" }).then(() => Math.round(performance.now() - sentAt));
+  }
+
+  stats() {
+    return this.#request("stats", { type: "get_stats" }).then((frame) => frame.data);
+  }
+
+  send(frame) {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  #start() {
+    this.#setStatus(this.attempt === 0 ? "connecting" : "reconnecting", { attempt: this.attempt });
+    const url = new URL(this.url);
+    url.searchParams.set("client_id", this.clientId);
+    const socket = new WebSocket(url);
+    this.socket = socket;
+    socket.onmessage = (message) => this.#receive(socket, message);
+    socket.onclose = (closed) => this.#closed(socket, closed);
+  }
+
+  #receive(socket, message) {
+    if (socket !== this.socket) return;
+    let frame;
+    try {
+      frame = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    this.#armHeartbeat();
+    this.onMessage(frame);
+    if (frame.type === "connection") {
+      this.attempt = 0;
+      this.#setStatus("live", { clientId: frame.client_id });
+      for (const subscription of this.subscriptions.values()) subscription.begin();
+      return;
+    }
+    if (frame.type === "pong" || frame.type === "stats") {
+      this.pending[frame.type].shift()?.resolve(frame);
+      return;
+    }
+    if (typeof frame.channel === "string") this.subscriptions.get(frame.channel)?.receive(frame);
+  }
+
+  #closed(socket, closed) {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this.#clearTimers();
+    for (const waiters of Object.values(this.pending)) {
+      while (waiters.length) waiters.shift().reject(new Error("connection closed"));
+    }
+    const detail = { code: closed.code, reason: closed.reason };
+    if (this.stopped) return;
+    const permanent = PERMANENT_CLOSE_CODES.has(closed.code);
+    for (const subscription of this.subscriptions.values()) {
+      subscription.setStatus(permanent ? "closed" : "reconnecting", detail);
+    }
+    if (permanent) {
+      this.stopped = true;
+      this.#setStatus("closed", detail);
+      return;
+    }
+    const ceiling = Math.min(this.maxBackoffMs, 1000 * 2 ** this.attempt);
+    const delayMs = Math.floor(Math.random() * ceiling);
+    this.attempt += 1;
+    this.#setStatus("reconnecting", { ...detail, attempt: this.attempt, delayMs });
+    this.timers.retry = setTimeout(() => this.#start(), delayMs);
+  }
+
+  #armHeartbeat() {
+    clearTimeout(this.timers.heartbeat);
+    clearTimeout(this.timers.deadline);
+    this.timers.heartbeat = setTimeout(() => {
+      this.send({ type: "ping" });
+      this.timers.deadline = setTimeout(() => {
+        const socket = this.socket;
+        if (socket) socket.close(4000, "heartbeat timeout");
+        this.#closed(socket, { code: 4000, reason: "heartbeat timeout" });
+      }, this.heartbeatTimeoutMs);
+    }, this.heartbeatMs);
+  }
+
+  #request(kind, frame) {
+    return new Promise((resolve, reject) => {
+      if (!this.send(frame)) {
+        reject(new Error("not connected"));
+        return;
+      }
+      this.pending[kind].push({ resolve, reject });
+    });
+  }
+
+  #clearTimers() {
+    for (const name of Object.keys(this.timers)) {
+      clearTimeout(this.timers[name]);
+      this.timers[name] = null;
+    }
+  }
+
+  #setStatus(status, detail = {}) {
+    this.status = status;
+    this.onStatus(status, detail);
+  }
+}
+
+/** One channel of a LiveSocket: its snapshot, filter, seq and epoch (made by LiveSocket.subscribe). */
+class Subscription {
+  constructor(socket, channel, options) {
+    this.socket = socket;
+    this.channel = channel;
+    this.load = options.load ?? null;
+    this.filter = options.filter ?? {};
+    this.onEvent = options.onEvent ?? (() => {});
+    this.onStatus = options.onStatus ?? (() => {});
+    this.objectUrl = options.objectUrl ?? ((event) => `/api/${channel}/${encodeURIComponent(event.data.id)}/`);
+    this.fetchHeaders = options.fetchHeaders ?? {};
+    this.delivery = new OrderedDelivery(this);
+    this.lastSeq = null;
+    this.epoch = null;
+    this.status = "closed";
+    this.active = true;
+    this.waiting = true; // frames of this channel before our `subscribed` belong to an older subscription
+  }
+
+  /** (Re)subscribe from the last applied seq, loading the snapshot first when there is none. */
+  async begin() {
+    if (!this.active) return;
+    this.waiting = true;
+    this.setStatus(this.lastSeq === null ? "connecting" : "reconnecting", {});
+    if (this.load && this.lastSeq === null) {
+      try {
+        const position = await this.load();
+        this.lastSeq = position.seq;
+        this.epoch = position.epoch;
+      } catch (error) {
+        this.setStatus("closed", { code: error.status ?? null, reason: `load failed: ${error.message}` });
+        return;
+      }
+    }
+    const frame = { type: "subscribe", channel: this.channel, filter: this.filter };
+    if (this.lastSeq !== null) {
+      frame.since = this.lastSeq;
+      if (this.epoch) frame.epoch = this.epoch;
+    }
+    if (this.active) this.socket.send(frame);
+  }
+
+  unsubscribe() {
+    this.active = false;
+    this.socket.send({ type: "unsubscribe", channel: this.channel });
+    if (this.socket.subscriptions.get(this.channel) === this) this.socket.subscriptions.delete(this.channel);
+    this.setStatus("closed", { code: 1000, reason: "unsubscribed" });
+  }
+
+  receive(frame) {
+    if (!this.active) return;
+    switch (frame.type) {
+      case "subscribed":
+        this.waiting = false;
+        this.epoch = frame.epoch ?? this.epoch;
+        if (this.lastSeq === null) this.lastSeq = frame.seq;
+        this.setStatus("live", { seq: frame.seq });
+        return;
+      case "unsubscribed":
+        return;
+      case "error":
+        // This subscription was refused; the socket and the others go on.
+        this.setStatus("closed", { code: ERROR_CLOSES[frame.code] ?? null, reason: frame.message });
+        return;
+      default:
+        break;
+    }
+    if (this.waiting) return;
+    if (frame.type === "reset") {
+      if (this.load) {
+        this.lastSeq = null;
+        this.#resubscribe();
+      } else {
+        this.lastSeq = frame.seq;
+        this.epoch = frame.epoch ?? this.epoch;
+        this.onEvent(frame);
+      }
+      return;
+    }
+    if (frame.type === "sync") {
+      if (frame.seq > this.lastSeq) this.lastSeq = frame.seq;
+      return;
+    }
+    if (typeof frame.seq !== "number" || frame.seq <= this.lastSeq) return;
+    if (frame.seq > this.lastSeq + 1) {
+      this.#resubscribe(); // a loss: this subscription alone resumes from its last seq
+      return;
+    }
+    this.lastSeq = frame.seq;
+    this.delivery.deliver(frame);
+  }
+
+  #resubscribe() {
+    this.waiting = true;
+    this.socket.send({ type: "unsubscribe", channel: this.channel });
+    this.begin();
+  }
+
+  setStatus(status, detail) {
+    this.status = status;
+    this.onStatus(status, detail);
+  }
+}
+
+// The close a subscription's refusal stands for, to show it as a /ws/<channel> socket would.
+const ERROR_CLOSES = { unknown_channel: 4404, auth_required: 4401, invalid_filter: 4400 };
