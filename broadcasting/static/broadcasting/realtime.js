@@ -2,7 +2,7 @@
  * realtime.js: the browser client of realtime_site's live channels (docs/protocol.md).
  *
  * An ES module with no dependencies. One LiveChannel is one socket on /ws/<channel>
- * that never misses an event: it resumes with ?since= after every reconnect, checks
+ * (LiveSocket, below, carries many channels on one socket on /ws/) that never misses an event: it resumes with ?since= after every reconnect, checks
  * that seqs never jump, reconnects with jittered exponential backoff (first retry
  * within 1 s, capped at 30 s), pings to notice a dead connection, and refetches when
  * the server says `reset`. An event too large for one frame arrives as
@@ -124,7 +124,156 @@ class OrderedDelivery {
   }
 }
 
-export class LiveChannel {
+/**
+ * What LiveChannel and LiveSocket share: one WebSocket that reconnects with jittered
+ * exponential backoff (first retry within 1 s, capped at maxBackoffSecs), pings after
+ * heartbeatSecs of silence and declares the connection dead heartbeatTimeoutSecs after
+ * an unanswered ping, answers ping()/stats(), and stops on a permanent close (4400,
+ * 4401, 4403, 4404). Subclasses say where to connect (_start) and what frames mean
+ * (_frame), and hear of drops (_dropped).
+ */
+class ReconnectingSocket {
+  constructor(options) {
+    this.clientId = options.clientId ?? tabClientId();
+    this.onMessage = options.onMessage ?? (() => {});
+    this.onStatus = options.onStatus ?? (() => {});
+    this.heartbeatMs = (options.heartbeatSecs ?? 25) * 1000;
+    this.heartbeatTimeoutMs = (options.heartbeatTimeoutSecs ?? 10) * 1000;
+    this.maxBackoffMs = (options.maxBackoffSecs ?? 30) * 1000;
+    this.status = "closed";
+    this.socket = null;
+    this.attempt = 0;
+    this.stopped = false;
+    this.pending = { pong: [], stats: [] };
+    this.timers = { retry: null, heartbeat: null, deadline: null };
+  }
+
+  /** Start (connect() does it for LiveChannel). */
+  open() {
+    this.stopped = false;
+    this._start();
+    return this;
+  }
+
+  /** Close for good: no reconnect. */
+  close() {
+    this.stopped = true;
+    this._clearTimers();
+    if (this.socket) this.socket.close(1000, "client closed");
+    this._setStatus("closed", { code: 1000, reason: "client closed" });
+  }
+
+  /** Round-trip time of a ping, in milliseconds. */
+  ping() {
+    const sentAt = performance.now();
+    return this._request("pong", { type: "ping" }).then(() => Math.round(performance.now() - sentAt));
+  }
+
+  /** The server's socket counts (the `stats` frame's data). */
+  stats() {
+    return this._request("stats", { type: "get_stats" }).then((frame) => frame.data);
+  }
+
+  /** Send a frame if the socket is open; false if it is not. */
+  send(frame) {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  _connect(url) {
+    url.searchParams.set("client_id", this.clientId);
+    const socket = new WebSocket(url);
+    this.socket = socket;
+    socket.onmessage = (message) => this._receive(socket, message);
+    socket.onclose = (closed) => this._closed(socket, closed);
+  }
+
+  _receive(socket, message) {
+    if (socket !== this.socket) return;
+    let frame;
+    try {
+      frame = JSON.parse(message.data);
+    } catch {
+      return;
+    }
+    this._armHeartbeat();
+    this.onMessage(frame);
+    if (frame.type === "pong" || frame.type === "stats") {
+      this.pending[frame.type].shift()?.resolve(frame);
+      return;
+    }
+    this._frame(frame);
+  }
+
+  _closed(socket, closed) {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this._clearTimers();
+    for (const waiters of Object.values(this.pending)) {
+      while (waiters.length) waiters.shift().reject(new Error("connection closed"));
+    }
+    const detail = { code: closed.code, reason: closed.reason };
+    if (this.stopped) return;
+    const permanent = PERMANENT_CLOSE_CODES.has(closed.code);
+    this._dropped(detail, permanent);
+    if (permanent) {
+      this.stopped = true;
+      this._setStatus("closed", detail);
+      return;
+    }
+    this._scheduleReconnect(detail);
+  }
+
+  _scheduleReconnect(detail) {
+    // Full jitter: a random delay up to 1 s, 2 s, 4 s, ... capped at maxBackoffMs.
+    const ceiling = Math.min(this.maxBackoffMs, 1000 * 2 ** this.attempt);
+    const delayMs = Math.floor(Math.random() * ceiling);
+    this.attempt += 1;
+    this._setStatus("reconnecting", { ...detail, attempt: this.attempt, delayMs });
+    this.timers.retry = setTimeout(() => this._start(), delayMs);
+  }
+
+  _armHeartbeat() {
+    clearTimeout(this.timers.heartbeat);
+    clearTimeout(this.timers.deadline);
+    this.timers.heartbeat = setTimeout(() => {
+      this.send({ type: "ping" });
+      this.timers.deadline = setTimeout(() => {
+        // No answer: the connection is dead even if the browser has not noticed.
+        const socket = this.socket;
+        if (socket) socket.close(4000, "heartbeat timeout");
+        this._closed(socket, { code: 4000, reason: "heartbeat timeout" });
+      }, this.heartbeatTimeoutMs);
+    }, this.heartbeatMs);
+  }
+
+  _request(kind, frame) {
+    return new Promise((resolve, reject) => {
+      if (!this.send(frame)) {
+        reject(new Error("not connected"));
+        return;
+      }
+      this.pending[kind].push({ resolve, reject });
+    });
+  }
+
+  _clearTimers() {
+    for (const name of Object.keys(this.timers)) {
+      clearTimeout(this.timers[name]);
+      this.timers[name] = null;
+    }
+  }
+
+  _setStatus(status, detail = {}) {
+    this.status = status;
+    this.onStatus(status, detail);
+  }
+
+  _dropped(detail, permanent) {}
+}
+
+export class LiveChannel extends ReconnectingSocket {
   /**
    * @param {string} channel  a registered channel: "users", "posts", ...
    * @param {object} options
@@ -146,60 +295,22 @@ export class LiveChannel {
    *   fetchHeaders        headers for that GET (say, Authorization for token clients)
    */
   constructor(channel, options = {}) {
+    super(options);
     this.channel = channel;
-    this.clientId = options.clientId ?? tabClientId();
     this.load = options.load ?? null;
     this.onEvent = options.onEvent ?? (() => {});
-    this.onMessage = options.onMessage ?? (() => {});
-    this.onStatus = options.onStatus ?? (() => {});
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     this.url = options.url ?? `${scheme}://${location.host}/ws/${channel}`;
     this.filter = options.filter ?? {};
-    this.heartbeatMs = (options.heartbeatSecs ?? 25) * 1000;
-    this.heartbeatTimeoutMs = (options.heartbeatTimeoutSecs ?? 10) * 1000;
-    this.maxBackoffMs = (options.maxBackoffSecs ?? 30) * 1000;
     this.objectUrl = options.objectUrl ?? ((event) => `/api/${channel}/${encodeURIComponent(event.data.id)}/`);
     this.fetchHeaders = options.fetchHeaders ?? {};
     this.delivery = new OrderedDelivery(this);
-
-    this.status = "closed";
     this.lastSeq = null; // the last seq applied; null until the first connection
     this.epoch = null;
-    this.socket = null;
-    this.attempt = 0;
-    this.stopped = false;
-    this.pending = { pong: [], stats: [] };
-    this.timers = { retry: null, heartbeat: null, deadline: null };
   }
 
-  /** Start (called by connect()). Loads first when a `load` option is given. */
-  open() {
-    this.stopped = false;
-    this.#start();
-    return this;
-  }
-
-  /** Close for good: no reconnect. */
-  close() {
-    this.stopped = true;
-    this.#clearTimers();
-    if (this.socket) this.socket.close(1000, "client closed");
-    this.#setStatus("closed", { code: 1000, reason: "client closed" });
-  }
-
-  /** Round-trip time of a ping, in milliseconds. */
-  ping() {
-    const sentAt = performance.now();
-    return this.#request("pong", { type: "ping" }).then(() => Math.round(performance.now() - sentAt));
-  }
-
-  /** The server's socket counts (the `stats` frame's data). */
-  stats() {
-    return this.#request("stats", { type: "get_stats" }).then((frame) => frame.data);
-  }
-
-  async #start() {
-    this.#setStatus(this.attempt === 0 ? "connecting" : "reconnecting", { attempt: this.attempt });
+  async _start() {
+    this._setStatus(this.attempt === 0 ? "connecting" : "reconnecting", { attempt: this.attempt });
     if (this.load && this.lastSeq === null) {
       try {
         const position = await this.load();
@@ -208,9 +319,9 @@ export class LiveChannel {
       } catch (error) {
         if (error.status === 401 || error.status === 403) {
           this.stopped = true; // signing in, not retrying, is what helps
-          this.#setStatus("closed", { code: error.status, reason: error.message });
+          this._setStatus("closed", { code: error.status, reason: error.message });
         } else {
-          this.#scheduleReconnect({ reason: `load failed: ${error.message}` });
+          this._scheduleReconnect({ reason: `load failed: ${error.message}` });
         }
         return;
       }
@@ -218,38 +329,20 @@ export class LiveChannel {
     if (this.stopped) return;
     const url = new URL(this.url);
     for (const [name, value] of Object.entries(this.filter)) url.searchParams.set(name, String(value));
-    url.searchParams.set("client_id", this.clientId);
     if (this.lastSeq !== null) {
       url.searchParams.set("since", String(this.lastSeq));
       if (this.epoch) url.searchParams.set("epoch", this.epoch);
     }
-    const socket = new WebSocket(url);
-    this.socket = socket;
-    socket.onmessage = (message) => this.#receive(socket, message);
-    socket.onclose = (closed) => this.#closed(socket, closed);
+    this._connect(url);
   }
 
-  #receive(socket, message) {
-    if (socket !== this.socket) return;
-    let frame;
-    try {
-      frame = JSON.parse(message.data);
-    } catch {
-      return;
-    }
-    this.#armHeartbeat();
-    this.onMessage(frame);
-
+  _frame(frame) {
     switch (frame.type) {
       case "connection":
         this.attempt = 0;
         this.epoch = frame.epoch ?? this.epoch;
         if (this.lastSeq === null) this.lastSeq = frame.seq;
-        this.#setStatus("live", { clientId: frame.client_id, seq: frame.seq });
-        return;
-      case "pong":
-      case "stats":
-        this.pending[frame.type].shift()?.resolve(frame);
+        this._setStatus("live", { clientId: frame.client_id, seq: frame.seq });
         return;
       case "error":
         return; // the close that follows (if any) says what happens next
@@ -274,7 +367,7 @@ export class LiveChannel {
     this.delivery.deliver(frame);
   }
 
-  async #reset(frame) {
+  #reset(frame) {
     if (this.load) {
       this.lastSeq = null; // reload, then resume from the fresh snapshot
       this.#resume("reset");
@@ -289,83 +382,12 @@ export class LiveChannel {
   #resume(reason) {
     const socket = this.socket;
     this.socket = null;
-    this.#clearTimers();
+    this._clearTimers();
     if (socket) socket.close(4000, reason);
     this.attempt = 0;
-    this.#start();
-  }
-
-  #closed(socket, closed) {
-    if (socket !== this.socket) return;
-    this.socket = null;
-    this.#clearTimers();
-    for (const waiters of Object.values(this.pending)) {
-      while (waiters.length) waiters.shift().reject(new Error("connection closed"));
-    }
-    const detail = { code: closed.code, reason: closed.reason };
-    if (this.stopped) return;
-    if (PERMANENT_CLOSE_CODES.has(closed.code)) {
-      this.stopped = true;
-      this.#setStatus("closed", detail);
-      return;
-    }
-    this.#scheduleReconnect(detail);
-  }
-
-  #scheduleReconnect(detail) {
-    // Full jitter: a random delay up to 1 s, 2 s, 4 s, ... capped at maxBackoffMs.
-    const ceiling = Math.min(this.maxBackoffMs, 1000 * 2 ** this.attempt);
-    const delayMs = Math.floor(Math.random() * ceiling);
-    this.attempt += 1;
-    this.#setStatus("reconnecting", { ...detail, attempt: this.attempt, delayMs });
-    this.timers.retry = setTimeout(() => this.#start(), delayMs);
-  }
-
-  #armHeartbeat() {
-    clearTimeout(this.timers.heartbeat);
-    clearTimeout(this.timers.deadline);
-    this.timers.heartbeat = setTimeout(() => {
-      this.#send({ type: "ping" });
-      this.timers.deadline = setTimeout(() => {
-        // No answer: the connection is dead even if the browser has not noticed.
-        const socket = this.socket;
-        this.socket = null;
-        if (socket) socket.close(4000, "heartbeat timeout");
-        this.#closed(null, { code: 4000, reason: "heartbeat timeout" });
-      }, this.heartbeatTimeoutMs);
-    }, this.heartbeatMs);
-  }
-
-  #request(kind, frame) {
-    return new Promise((resolve, reject) => {
-      if (!this.#send(frame)) {
-        reject(new Error("not connected"));
-        return;
-      }
-      this.pending[kind].push({ resolve, reject });
-    });
-  }
-
-  #send(frame) {
-    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
-    this.socket.send(JSON.stringify(frame));
-    return true;
-  }
-
-  #clearTimers() {
-    for (const name of Object.keys(this.timers)) {
-      clearTimeout(this.timers[name]);
-      this.timers[name] = null;
-    }
-  }
-
-  #setStatus(status, detail = {}) {
-    this.status = status;
-    this.onStatus(status, detail);
+    this._start();
   }
 }
-
-export { MODEL_EVENTS };
 
 /**
  * LiveSocket: one socket on /ws/ for any number of channels (docs/protocol.md, "Many
@@ -380,7 +402,7 @@ export { MODEL_EVENTS };
  *   const users = live.subscribe("users", { load: loadUsers, onEvent: onUser });
  *   posts.unsubscribe();
  */
-export class LiveSocket {
+export class LiveSocket extends ReconnectingSocket {
   /**
    * @param {object} options
    *   clientId, heartbeatSecs, heartbeatTimeoutSecs, maxBackoffSecs, onMessage: as LiveChannel
@@ -388,34 +410,14 @@ export class LiveSocket {
    *   url                 the socket URL (default ws(s)://<this host>/ws/)
    */
   constructor(options = {}) {
-    this.clientId = options.clientId ?? tabClientId();
-    this.onMessage = options.onMessage ?? (() => {});
-    this.onStatus = options.onStatus ?? (() => {});
+    super(options);
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     this.url = options.url ?? `${scheme}://${location.host}/ws/`;
-    this.heartbeatMs = (options.heartbeatSecs ?? 25) * 1000;
-    this.heartbeatTimeoutMs = (options.heartbeatTimeoutSecs ?? 10) * 1000;
-    this.maxBackoffMs = (options.maxBackoffSecs ?? 30) * 1000;
     this.subscriptions = new Map(); // channel -> Subscription
-    this.status = "closed";
-    this.socket = null;
-    this.attempt = 0;
-    this.stopped = false;
-    this.pending = { pong: [], stats: [] };
-    this.timers = { retry: null, heartbeat: null, deadline: null };
-  }
-
-  open() {
-    this.stopped = false;
-    this.#start();
-    return this;
   }
 
   close() {
-    this.stopped = true;
-    this.#clearTimers();
-    if (this.socket) this.socket.close(1000, "client closed");
-    this.#setStatus("closed", { code: 1000, reason: "client closed" });
+    super.close();
     for (const subscription of this.subscriptions.values()) subscription.setStatus("closed", { code: 1000 });
   }
 
@@ -428,112 +430,25 @@ export class LiveSocket {
     return subscription;
   }
 
-  ping() {
-    const sentAt = performance.now();
-    return this.#request("pong", { type: "ping" }).then(() => Math.round(performance.now() - sentAt));
+  _start() {
+    this._setStatus(this.attempt === 0 ? "connecting" : "reconnecting", { attempt: this.attempt });
+    this._connect(new URL(this.url));
   }
 
-  stats() {
-    return this.#request("stats", { type: "get_stats" }).then((frame) => frame.data);
-  }
-
-  send(frame) {
-    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
-    this.socket.send(JSON.stringify(frame));
-    return true;
-  }
-
-  #start() {
-    this.#setStatus(this.attempt === 0 ? "connecting" : "reconnecting", { attempt: this.attempt });
-    const url = new URL(this.url);
-    url.searchParams.set("client_id", this.clientId);
-    const socket = new WebSocket(url);
-    this.socket = socket;
-    socket.onmessage = (message) => this.#receive(socket, message);
-    socket.onclose = (closed) => this.#closed(socket, closed);
-  }
-
-  #receive(socket, message) {
-    if (socket !== this.socket) return;
-    let frame;
-    try {
-      frame = JSON.parse(message.data);
-    } catch {
-      return;
-    }
-    this.#armHeartbeat();
-    this.onMessage(frame);
+  _frame(frame) {
     if (frame.type === "connection") {
       this.attempt = 0;
-      this.#setStatus("live", { clientId: frame.client_id });
+      this._setStatus("live", { clientId: frame.client_id });
       for (const subscription of this.subscriptions.values()) subscription.begin();
-      return;
-    }
-    if (frame.type === "pong" || frame.type === "stats") {
-      this.pending[frame.type].shift()?.resolve(frame);
       return;
     }
     if (typeof frame.channel === "string") this.subscriptions.get(frame.channel)?.receive(frame);
   }
 
-  #closed(socket, closed) {
-    if (socket !== this.socket) return;
-    this.socket = null;
-    this.#clearTimers();
-    for (const waiters of Object.values(this.pending)) {
-      while (waiters.length) waiters.shift().reject(new Error("connection closed"));
-    }
-    const detail = { code: closed.code, reason: closed.reason };
-    if (this.stopped) return;
-    const permanent = PERMANENT_CLOSE_CODES.has(closed.code);
+  _dropped(detail, permanent) {
     for (const subscription of this.subscriptions.values()) {
       subscription.setStatus(permanent ? "closed" : "reconnecting", detail);
     }
-    if (permanent) {
-      this.stopped = true;
-      this.#setStatus("closed", detail);
-      return;
-    }
-    const ceiling = Math.min(this.maxBackoffMs, 1000 * 2 ** this.attempt);
-    const delayMs = Math.floor(Math.random() * ceiling);
-    this.attempt += 1;
-    this.#setStatus("reconnecting", { ...detail, attempt: this.attempt, delayMs });
-    this.timers.retry = setTimeout(() => this.#start(), delayMs);
-  }
-
-  #armHeartbeat() {
-    clearTimeout(this.timers.heartbeat);
-    clearTimeout(this.timers.deadline);
-    this.timers.heartbeat = setTimeout(() => {
-      this.send({ type: "ping" });
-      this.timers.deadline = setTimeout(() => {
-        const socket = this.socket;
-        if (socket) socket.close(4000, "heartbeat timeout");
-        this.#closed(socket, { code: 4000, reason: "heartbeat timeout" });
-      }, this.heartbeatTimeoutMs);
-    }, this.heartbeatMs);
-  }
-
-  #request(kind, frame) {
-    return new Promise((resolve, reject) => {
-      if (!this.send(frame)) {
-        reject(new Error("not connected"));
-        return;
-      }
-      this.pending[kind].push({ resolve, reject });
-    });
-  }
-
-  #clearTimers() {
-    for (const name of Object.keys(this.timers)) {
-      clearTimeout(this.timers[name]);
-      this.timers[name] = null;
-    }
-  }
-
-  #setStatus(status, detail = {}) {
-    this.status = status;
-    this.onStatus(status, detail);
   }
 }
 
