@@ -42,6 +42,7 @@ from .sequence import channel_position
 from .socket_auth import AUTH_ERROR_SCOPE_KEY
 from .socket_counts import socket_counts
 from .socket_limits import SocketHolder, socket_limits
+from .subscription import Subscription
 
 logger = logging.getLogger(__name__)
 # One line per socket opened, refused and closed (channel, user id, close code, duration).
@@ -123,9 +124,10 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             return
 
         await self._accept_with_outbox()
-        self.feed = ChannelFeed(
-            self.channel, self.outbox, own_keys=self._own_keys(), audiences=self.audiences, live_filter=self.live_filter
+        subscription = Subscription(
+            self.channel, self.audiences, self._own_keys(), self.live_filter, self.since_seq, self.since_epoch
         )
+        self.feed = ChannelFeed(subscription, self.outbox)
         # Subscribe before reading the position: an event committed in between is
         # offered before the feed is placed and counted as heard, never lost in a gap.
         await process_fanout.add(self)
@@ -145,7 +147,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
                 }
             )
         )
-        self.feed.start(committed_seq, epoch, self.since_seq, self.since_epoch)
+        self.feed.start(committed_seq, epoch)
         self._log_opened()
 
     async def _refuse_handshake(self, refusal: ConnectionRefused) -> None:
@@ -336,7 +338,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
                 audience.Viewer(pk=self.credentials.user_pk, is_staff=is_staff, is_authenticated=True)
             )
             for feed in self._feeds():
-                feed.audiences = self.audiences
+                feed.subscription = feed.subscription.seen_by(self.audiences)
         return True
 
     # --- Client frames and closing ----------------------------------------------------

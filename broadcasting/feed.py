@@ -22,9 +22,9 @@ from channels.db import database_sync_to_async
 from . import frames, history, metrics
 from .conf import realtime_setting
 from .events import LiveEvent
-from .live_filter import LiveFilter, frame_for
 from .outbox import Outbox
 from .sequence import channel_position
+from .subscription import Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -32,22 +32,12 @@ logger = logging.getLogger(__name__)
 class ChannelFeed:
     """The ordered, exactly-once stream of one channel to one socket."""
 
-    def __init__(
-        self,
-        channel: str,
-        outbox: Outbox,
-        *,
-        own_keys: frozenset[str],
-        audiences: tuple[str, ...],
-        live_filter: LiveFilter | None = None,
-    ) -> None:
-        self.channel = channel
+    def __init__(self, subscription: Subscription, outbox: Outbox) -> None:
+        self.subscription = subscription  # what the socket follows, and what each event means to it
+        self.channel = subscription.channel
         self.outbox = outbox
-        self.own_keys = own_keys  # exclude_client values that mean "this socket's own write"
-        self.audiences = audiences
         # A filtered (or one-object) socket gets only its set's events, and no sync per
         # skipped one: one sync before the next frame it gets says what it skipped.
-        self.live_filter = live_filter
         self.skipped_since_sent = False
         self.epoch = ""  # the channel's epoch, from start()
         self.last_seq: int | None = None  # the last seq sent; None until start() places the feed
@@ -56,11 +46,13 @@ class ChannelFeed:
         self.last_sent_at = asyncio.get_running_loop().time()
         self._catch_up_task: asyncio.Task | None = None
 
-    def start(self, committed_seq: int, epoch: str, since_seq: int | None, since_epoch: str | None) -> None:
+    def start(self, committed_seq: int, epoch: str) -> None:
         """
-        Called once the connection frame (at ``committed_seq``) is queued: from here
-        the socket gets every later event, after the replay of those after ``since_seq``.
+        Called once the connection (or subscribed) frame at ``committed_seq`` is queued:
+        from here the socket gets every later event, after the replay of those after the
+        subscription's ``since``.
         """
+        since_seq, since_epoch = self.subscription.since, self.subscription.epoch
         self.epoch = epoch
         self.heard_seq = max(self.heard_seq, committed_seq)
         if since_seq is None:
@@ -116,11 +108,10 @@ class ChannelFeed:
     # --- Sending ----------------------------------------------------------------------
 
     def _send_event(self, event: LiveEvent, now: float) -> None:
-        rendering = event.rendering_for(self.audiences, self.own_keys)
-        if self.live_filter is None:
+        rendering = self.subscription.frame_for(event)
+        if not self.subscription.filtered:
             self._send(rendering or frames.sync_frame(self.channel, event.seq), now)
         else:
-            rendering = frame_for(self.live_filter, event, rendering)
             if rendering is None:
                 self.skipped_since_sent = True
             else:

@@ -28,6 +28,7 @@ from .protocol import ClientFrame, ErrorCode, MultiplexClientFrame, MultiplexSer
 from .registry import live_models
 from .sequence import channel_position
 from .socket_counts import socket_counts
+from .subscription import Subscription
 
 
 @dataclass(eq=False)
@@ -112,7 +113,7 @@ class MultiplexConsumer(LiveChannelConsumer):
             return
         assert isinstance(channel, str)
         feed = ChannelFeed(
-            channel, self.outbox, own_keys=self._own_keys(), audiences=self.audiences, live_filter=live_filter
+            Subscription(channel, self.audiences, self._own_keys(), live_filter, since, epoch), self.outbox
         )
         member = ChannelMember(self, channel, feed)
         self.members[channel] = member
@@ -126,7 +127,7 @@ class MultiplexConsumer(LiveChannelConsumer):
         self.reply(
             {"type": MultiplexServerFrame.SUBSCRIBED, "channel": channel, "seq": committed_seq, "epoch": channel_epoch}
         )
-        feed.start(committed_seq, channel_epoch, since, epoch)
+        feed.start(committed_seq, channel_epoch)
 
     async def _read_subscription(self, content: dict) -> tuple[LiveFilter | None, int | None, str | None]:
         """A subscribe frame's filter, since and epoch, checked like a /ws/<channel> handshake."""

@@ -199,11 +199,14 @@ class ReconnectingSocket {
     }
     this._armHeartbeat();
     this.onMessage(frame);
-    if (frame.type === "pong" || frame.type === "stats") {
-      this.pending[frame.type].shift()?.resolve(frame);
-      return;
+    switch (frame.type) {
+      case "pong":
+      case "stats":
+        this.pending[frame.type].shift()?.resolve(frame);
+        return;
+      default:
+        this._frame(frame);
     }
-    this._frame(frame);
   }
 
   _closed(socket, closed) {
