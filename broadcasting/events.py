@@ -26,7 +26,7 @@ class LiveEvent:
     # frame of its leaving a filter (live_filter.py); None for custom events.
     scope: Mapping[str, Any] | None = None
     # Per process: what each distinct filter decided about this event, decided once.
-    memo: dict[Any, bool] = field(default_factory=dict, compare=False, repr=False)
+    memo: dict[Any, tuple[bool, bool]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.renderings, MappingProxyType):

@@ -95,24 +95,25 @@ def field_state(fields: tuple[str, ...], instance: models.Model) -> dict[str, An
 class Condition:
     attname: str
     lookup: str
-    wanted: Any
+    wanted: Any  # a plain() value; a list of them (``in``) is kept as a tuple
     exclude: bool = False
 
+    def __post_init__(self) -> None:
+        if isinstance(self.wanted, list):
+            object.__setattr__(self, "wanted", tuple(self.wanted))  # hashable, and ``in`` reads it as is
+
     def holds(self, state: Mapping[str, Any]) -> bool:
-        value = state.get(self.attname)
-        wanted = tuple(self.wanted) if isinstance(self.wanted, list) else self.wanted
-        return LOOKUPS[self.lookup](value, wanted) != self.exclude
+        return LOOKUPS[self.lookup](state.get(self.attname), self.wanted) != self.exclude
 
 
 @dataclass(frozen=True)
 class LiveFilter:
-    """One socket's filter: every condition holds on the object's state. Equal filters are one key."""
+    """
+    One socket's filter: every condition holds on the object's state. Hashable, so equal
+    filters of different sockets are one key of ``LiveEvent.memo``.
+    """
 
     conditions: tuple[Condition, ...]
-
-    @property
-    def key(self) -> tuple:
-        return tuple((c.attname, c.lookup, repr(c.wanted), c.exclude) for c in self.conditions)
 
     def matches(self, state: Mapping[str, Any] | None) -> bool:
         return state is not None and all(condition.holds(state) for condition in self.conditions)
@@ -137,8 +138,12 @@ class LiveFilter:
                 raise InvalidFilter(f"Channel {live_model.channel!r} takes no filters.")
             unknown = sorted(set(params) - set(filterset_class.base_filters))
             if unknown:
+                # Named back to the client, a few and cut short: the parameters are its own input.
+                named = ", ".join(name[:64] for name in unknown[:5]) + (
+                    f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+                )
                 allowed = ", ".join(sorted(filterset_class.base_filters)) or "none"
-                raise InvalidFilter(f"Unknown filter {', '.join(unknown)}; this channel takes: {allowed}.")
+                raise InvalidFilter(f"Unknown filter {named}; this channel takes: {allowed}.")
             filterset = filterset_class(
                 data=params, queryset=live_model.model._default_manager.none(), request=_ViewerRequest(viewer)
             )
@@ -179,10 +184,10 @@ def frame_for(live_filter: LiveFilter, event, rendering: str | None) -> str | No
     scope = event.scope
     if scope is None or rendering is None:
         return rendering
-    decided = event.memo.get(live_filter.key)
+    decided = event.memo.get(live_filter)
     if decided is None:
         decided = (live_filter.matches(scope.get("before")), live_filter.matches(scope.get("after")))
-        event.memo[live_filter.key] = decided
+        event.memo[live_filter] = decided
     was_in, is_in = decided
     if was_in and is_in:
         return rendering
