@@ -54,13 +54,19 @@ RESERVED_QUERY_PARAMS = ("client_id", "since", "epoch")
 
 
 class ConnectionRefused(Exception):
-    """Raised while checking a handshake; becomes an error frame and its 44xx close."""
+    """
+    Raised while checking a handshake (an error frame and its 44xx close) or a /ws/
+    subscribe frame (an error frame naming the channel; the socket stays open).
+    """
 
     def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
-        self.close_code = int(CLOSES_WITH[code])
+
+    @property
+    def close_code(self) -> int:
+        return int(CLOSES_WITH[self.code])
 
 
 class NoRouteConsumer(AsyncJsonWebsocketConsumer):

@@ -51,13 +51,6 @@ class ChannelMember:
             self.feed.check_in(committed_seq)
 
 
-class SubscribeRefused(Exception):
-    def __init__(self, code: ErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
 class MultiplexConsumer(LiveChannelConsumer):
     """The socket at /ws/: subscriptions come and go over its life."""
 
@@ -108,8 +101,8 @@ class MultiplexConsumer(LiveChannelConsumer):
         channel = content.get("channel")
         try:
             live_filter, since, epoch = await self._read_subscription(content)
-        except SubscribeRefused as refused:
-            self.reply({**error_frame(refused.code, refused.message), "channel": channel})
+        except ConnectionRefused as refused:
+            self._refuse_subscription(refused, channel)
             return
         assert isinstance(channel, str)
         feed = ChannelFeed(
@@ -129,28 +122,35 @@ class MultiplexConsumer(LiveChannelConsumer):
         )
         feed.start(committed_seq, channel_epoch)
 
+    def _refuse_subscription(self, refused: ConnectionRefused, channel: object) -> None:
+        """An error frame naming the channel the client gave (a string, cut short); the socket stays open."""
+        named = channel[:64] if isinstance(channel, str) else None
+        self.reply({**error_frame(refused.code, refused.message), "channel": named})
+
     async def _read_subscription(self, content: dict) -> tuple[LiveFilter | None, int | None, str | None]:
         """A subscribe frame's filter, since and epoch, checked like a /ws/<channel> handshake."""
         channel = content.get("channel")
         live_model = live_models.for_channel(channel) if isinstance(channel, str) else None
         if live_model is None:
-            raise SubscribeRefused(ErrorCode.UNKNOWN_CHANNEL, f"Unknown channel: {str(channel)[:64]}")
+            raise ConnectionRefused(ErrorCode.UNKNOWN_CHANNEL, "No channel of that name.")
         if channel in self.members:
-            raise SubscribeRefused(ErrorCode.BAD_REQUEST, f"Already subscribed to {channel}; unsubscribe first.")
+            raise ConnectionRefused(ErrorCode.BAD_REQUEST, f"Already subscribed to {channel}; unsubscribe first.")
         user = self.scope.get("user")
         if live_model.requires_auth and not (user is not None and user.is_authenticated):
-            raise SubscribeRefused(ErrorCode.AUTH_REQUIRED, f"Sign in to subscribe to channel: {channel}")
+            raise ConnectionRefused(ErrorCode.AUTH_REQUIRED, f"Sign in to subscribe to channel: {channel}")
         since = content.get("since")
         if since is not None and not (isinstance(since, int) and not isinstance(since, bool) and since >= 0):
-            raise SubscribeRefused(ErrorCode.INVALID_SINCE, "since must be a non-negative integer seq.")
+            raise ConnectionRefused(ErrorCode.INVALID_SINCE, "since must be a non-negative integer seq.")
         epoch = content.get("epoch")
         if epoch is not None and not (isinstance(epoch, str) and is_valid_client_id(epoch)):
-            raise SubscribeRefused(ErrorCode.INVALID_EPOCH, "epoch must be the epoch of a subscribed frame.")
+            raise ConnectionRefused(ErrorCode.INVALID_EPOCH, "epoch must be the epoch of a subscribed frame.")
         wanted = content.get("filter") or {}
         if not isinstance(wanted, dict) or not all(
-            isinstance(value, str | int | float | bool) and not isinstance(value, dict) for value in wanted.values()
+            isinstance(value, str | int | float | bool) for value in wanted.values()
         ):
-            raise SubscribeRefused(ErrorCode.INVALID_FILTER, 'filter must be an object of parameters: {"author": "3"}.')
+            raise ConnectionRefused(
+                ErrorCode.INVALID_FILTER, 'filter must be an object of parameters: {"author": "3"}.'
+            )
         params = QueryDict(mutable=True)
         for name, value in wanted.items():
             params[str(name)] = str(value).lower() if isinstance(value, bool) else str(value)
@@ -159,15 +159,16 @@ class MultiplexConsumer(LiveChannelConsumer):
             try:
                 live_filter = await database_sync_to_async(LiveFilter.parse)(live_model, params, user)
             except InvalidFilter as invalid:
-                raise SubscribeRefused(ErrorCode.INVALID_FILTER, str(invalid)) from invalid
+                raise ConnectionRefused(ErrorCode.INVALID_FILTER, str(invalid)) from invalid
         return live_filter, since, epoch
 
     async def client_unsubscribe(self, content: dict) -> None:
         channel = content.get("channel")
         member = self.members.pop(channel, None) if isinstance(channel, str) else None
         if member is None:
-            message = f"Not subscribed to {str(channel)[:64]}."
-            self.reply({**error_frame(ErrorCode.BAD_REQUEST, message), "channel": channel})
+            self._refuse_subscription(
+                ConnectionRefused(ErrorCode.BAD_REQUEST, "Not subscribed to that channel."), channel
+            )
             return
         self._drop(member)
         self.reply({"type": MultiplexServerFrame.UNSUBSCRIBED, "channel": channel})

@@ -217,3 +217,23 @@ async def test_a_filtered_socket_on_a_real_server_holds_exactly_the_filtered_res
 
 def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Token {token}"}
+
+
+async def test_a_one_object_socket_on_someone_elses_draft_learns_nothing_until_it_is_public():
+    ada, _ = await sync_to_async(make_user_with_token)("ada@example.com")
+    _, bob_token = await sync_to_async(make_user_with_token)("bob@example.com")
+    draft = await sync_to_async(create_post)(title="secret", author=ada, published=False)
+    for path in (f"/ws/posts/{draft.pk}", f"/ws/posts/{draft.pk}?published=false"):
+        anonymous, bob = await open_socket(path), await open_socket(path, token=bob_token)
+        await anonymous.recv("connection")
+        await bob.recv("connection")
+        await sync_to_async(update_post)(draft, title="still secret")
+        await anonymous.assert_nothing()
+        await bob.assert_nothing()
+        await anonymous.close()
+        await bob.close()
+    watching = await open_socket(f"/ws/posts/{draft.pk}", token=bob_token)
+    await watching.recv("connection")
+    await sync_to_async(update_post)(draft, published=True)  # the next seq: nothing skipped, no sync
+    assert (await watching.recv("created"))["data"]["title"] == "still secret"
+    await watching.close()

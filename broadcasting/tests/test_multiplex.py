@@ -135,3 +135,25 @@ async def test_a_real_server_serves_both_channels_on_one_socket(live_stack):
     ]
     assert received[1]["data"]["title"] == "in the open"
     await socket.close()
+
+
+async def test_hostile_subscribe_frames_get_short_errors_and_the_socket_lives():
+    socket = await open_socket("/ws/")
+    await socket.recv("connection")
+    nested: dict = {}
+    for _ in range(200):
+        nested = {"a": nested}
+    for channel in ("x" * 100_000, nested, ["posts"], None):
+        await socket.send({"type": "subscribe", "channel": channel})
+        error = await socket.recv("error")
+        assert error["code"] == "unknown_channel" and len(error["message"]) < 100
+        assert error["channel"] == (channel[:64] if isinstance(channel, str) else None)
+    await socket.send({"type": "subscribe", "channel": "posts", "filter": {f"k{n}": "v" for n in range(5000)}})
+    error = await socket.recv("error")
+    assert error["code"] == "invalid_filter" and "and 4995 more" in error["message"]
+    assert len(error["message"]) < 500
+    await socket.send({"type": "unsubscribe", "channel": "y" * 100_000})
+    assert (await socket.recv("error"))["channel"] == "y" * 64
+    await socket.send({"type": "ping"})
+    await socket.recv("pong")
+    await socket.close()
