@@ -34,7 +34,6 @@ class ChannelFeed:
 
     def __init__(self, subscription: Subscription, outbox: Outbox) -> None:
         self.subscription = subscription  # what the socket follows, and what each event means to it
-        self.channel = subscription.channel
         self.outbox = outbox
         # A filtered (or one-object) socket gets only its set's events, and no sync per
         # skipped one: one sync before the next frame it gets says what it skipped.
@@ -45,6 +44,10 @@ class ChannelFeed:
         self.behind_at_seq: int | None = None
         self.last_sent_at = asyncio.get_running_loop().time()
         self._catch_up_task: asyncio.Task | None = None
+
+    @property
+    def channel(self) -> str:
+        return self.subscription.channel
 
     def start(self, committed_seq: int, epoch: str) -> None:
         """

@@ -82,6 +82,18 @@ export function connect(channel, options = {}) {
 }
 
 /**
+ * Load `holder`'s snapshot (its `load` option) when it has no position yet: the
+ * snapshot's {seq, epoch} become where it subscribes from. A LiveChannel and each
+ * Subscription of a LiveSocket do this on their first (re)connect and after `reset`.
+ */
+async function loadUnlessPlaced(holder) {
+  if (!holder.load || holder.lastSeq !== null) return;
+  const position = await holder.load();
+  holder.lastSeq = position.seq;
+  holder.epoch = position.epoch;
+}
+
+/**
  * Hands events to `owner.onEvent` in seq order: at once, or, behind an event too large
  * for one frame (`truncated: true`), after that object is fetched over REST
  * (`owner.objectUrl(event)`, with `owner.fetchHeaders`). Gone (404) means deleted since:
@@ -314,20 +326,16 @@ export class LiveChannel extends ReconnectingSocket {
 
   async _start() {
     this._setStatus(this.attempt === 0 ? "connecting" : "reconnecting", { attempt: this.attempt });
-    if (this.load && this.lastSeq === null) {
-      try {
-        const position = await this.load();
-        this.lastSeq = position.seq;
-        this.epoch = position.epoch;
-      } catch (error) {
-        if (error.status === 401 || error.status === 403) {
-          this.stopped = true; // signing in, not retrying, is what helps
-          this._setStatus("closed", { code: error.status, reason: error.message });
-        } else {
-          this._scheduleReconnect({ reason: `load failed: ${error.message}` });
-        }
-        return;
+    try {
+      await loadUnlessPlaced(this);
+    } catch (error) {
+      if (error.status === 401 || error.status === 403) {
+        this.stopped = true; // signing in, not retrying, is what helps
+        this._setStatus("closed", { code: error.status, reason: error.message });
+      } else {
+        this._scheduleReconnect({ reason: `load failed: ${error.message}` });
       }
+      return;
     }
     if (this.stopped) return;
     const url = new URL(this.url);
@@ -479,15 +487,11 @@ class Subscription {
     if (!this.active) return;
     this.waiting = true;
     this.setStatus(this.lastSeq === null ? "connecting" : "reconnecting", {});
-    if (this.load && this.lastSeq === null) {
-      try {
-        const position = await this.load();
-        this.lastSeq = position.seq;
-        this.epoch = position.epoch;
-      } catch (error) {
-        this.setStatus("closed", { code: error.status ?? null, reason: `load failed: ${error.message}` });
-        return;
-      }
+    try {
+      await loadUnlessPlaced(this);
+    } catch (error) {
+      this.setStatus("closed", { code: error.status ?? null, reason: `load failed: ${error.message}` });
+      return;
     }
     const frame = { type: "subscribe", channel: this.channel, filter: this.filter };
     if (this.lastSeq !== null) {
