@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 STAFF = "staff"
 PUBLIC = "public"
+# Sockets with no user, where a rendering for them differs from PUBLIC's (presence.py:
+# a channel of users that requires sign-in shows anonymous sockets ids only).
+ANONYMOUS = "anonymous"
 
 
 def owner_audience(user_pk: int) -> str:

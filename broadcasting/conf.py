@@ -35,8 +35,23 @@ SETTINGS: dict[str, RealtimeSetting] = {
         5.0, "After a failed round, how long the sender leaves the layer alone (sockets catch up from the history)."
     ),
     "SENDER_QUEUE_EVENTS": RealtimeSetting(10000, "Most events waiting for the sender; past it the oldest are left."),
-    "PRESENCE_REFRESH_SECS": RealtimeSetting(10.0, "With Redis: how often a process refreshes its socket counts."),
-    "PRESENCE_TTL_SECS": RealtimeSetting(30.0, "With Redis: when a dead process's socket counts expire."),
+    "PRESENCE": RealtimeSetting(
+        True, "Off: no join/leave frames and get_presence is refused; socket counts (get_stats) go on."
+    ),
+    "PRESENCE_LINGER_SECS": RealtimeSetting(
+        5.0,
+        "A user's last socket on a channel must stay closed this long before they `leave` (a reconnect sends neither).",
+    ),
+    "PRESENCE_MAX_LISTED_USERS": RealtimeSetting(
+        200, "Most users a `presence` frame lists (its `user_count` still counts all of them)."
+    ),
+    "PRESENCE_REFRESH_SECS": RealtimeSetting(
+        10.0,
+        "With Redis: how often a process refreshes its socket counts and presence, and sweeps out dead processes'.",
+    ),
+    "PRESENCE_TTL_SECS": RealtimeSetting(
+        30.0, "With Redis: when a dead process's socket counts and present users expire (its users then `leave`)."
+    ),
     "HISTORY_RETENTION_SECS": RealtimeSetting(86400, "How long events are kept for resume."),
     "HISTORY_MAX_EVENTS": RealtimeSetting(10000, "Most events kept per channel."),
     "PRUNE_EVERY_EVENTS": RealtimeSetting(100, "Writes prune the history every this many events."),

@@ -19,6 +19,7 @@ import json
 import logging
 import time
 import uuid
+from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -29,12 +30,14 @@ from . import audience, client_address, frames
 from .accounts import AccountsSnapshot, Credentials, credentials_of
 from .conf import realtime_setting
 from .context import client_key, is_valid_client_id
-from .events import LiveEvent
+from .events import LiveEvent, PresenceChange
 from .fanout import process_fanout
 from .feed import ChannelFeed
 from .handshake import printable_path
 from .live_filter import InvalidFilter, LiveFilter
 from .outbox import SERVER_SEND_SCOPE_KEY, Outbox
+from .presence import enabled as presence_enabled
+from .presence import presence, presence_audiences
 from .protocol import CLOSES_WITH, ClientFrame, CloseCode, ErrorCode, ServerFrame, error_frame
 from .ratelimit import TokenBucket
 from .registry import live_models
@@ -103,6 +106,9 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     live_filter: LiveFilter | None = None  # a filtered or one-object socket's filter
     holder: SocketHolder | None = None  # set while the socket counts against the socket limits
     subscribed: bool = False
+    # The channels this socket asked get_presence on, and so gets joins and leaves of;
+    # each with the frames held while its answer is on the way (None: none on the way).
+    presence_watched: dict[str, list[str] | None]
     opened_at: float | None = None
     close_code: int | None = None
 
@@ -136,9 +142,9 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         self.feed = ChannelFeed(subscription, self.outbox)
         # Subscribe before reading the position: an event committed in between is
         # offered before the feed is placed and counted as heard, never lost in a gap.
-        await process_fanout.add(self)
+        if not await self._join_channel(self):
+            return
         self.subscribed = True
-        socket_counts.changed()
         committed_seq, epoch = await database_sync_to_async(channel_position)(self.channel)
         self.outbox.push(
             frames.encode(
@@ -175,6 +181,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         self.client_frames = TokenBucket(
             realtime_setting("CLIENT_FRAMES_PER_SEC"), realtime_setting("CLIENT_FRAME_BURST")
         )
+        self.presence_watched = {}
         await self.accept()
         self.outbox = Outbox(
             self.scope.get(SERVER_SEND_SCOPE_KEY, self.base_send),
@@ -311,6 +318,26 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         """Called by the process fanout with each live event (the socket joins it after its feed exists)."""
         self.feed.offer(event, now)
 
+    def offer_presence(self, change: PresenceChange) -> None:
+        """
+        Called by the process fanout with each join and leave on the channel. A socket
+        gets them once it has asked ``get_presence`` there; those that come while its
+        answer is on the way follow the answer, so they apply to the state it gives.
+        """
+        if change.channel not in self.presence_watched or not self.outbox.open:
+            return
+        rendering = change.rendering_for(self.presence_audiences())
+        if rendering is None:
+            return
+        held = self.presence_watched[change.channel]
+        if held is not None:
+            held.append(rendering)
+        else:
+            self.outbox.push(rendering)
+
+    def presence_audiences(self) -> tuple[str, ...]:
+        return presence_audiences(self.audiences, self.credentials is not None)
+
     def check_in(self, committed_seq: int, accounts: AccountsSnapshot, now: float) -> None:
         """
         Called by the process fanout every check interval with the channel's committed
@@ -363,9 +390,31 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         if not self.subscribed:
             return
         self.subscribed = False
-        process_fanout.remove(self)
+        self._leave_channel(self)
+
+    async def _join_channel(self, member: Any) -> bool:
+        """
+        Join ``member.channel``'s fanout (this socket, or one /ws/ subscription of it):
+        offered every later event, counted, present. False, and not joined, when the
+        socket closed (or the subscription ended) while it was joining.
+        """
+        await process_fanout.add(member)
+        if not self._still_member(member):
+            process_fanout.remove(member)
+            return False
         socket_counts.changed()
-        self.feed.stop()
+        presence.arrived(member.channel, self._user_id())
+        return True
+
+    def _leave_channel(self, member: Any) -> None:
+        """Leave ``member.channel``'s fanout, counts and presence, and stop its feed. Once per join."""
+        process_fanout.remove(member)
+        socket_counts.changed()
+        presence.departed(member.channel, self._user_id())
+        member.feed.stop()
+
+    def _still_member(self, member: object) -> bool:
+        return self._outbox_or_none() is not None and self.outbox.open
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Called with each client frame; malformed ones get an error frame, never a close."""
@@ -397,6 +446,25 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
     async def client_get_stats(self, content: dict) -> None:
         self.reply({"type": ServerFrame.STATS, "data": await socket_counts.stats()})
+
+    async def client_get_presence(self, content: dict) -> None:
+        await self.answer_presence(self.channel)
+
+    async def answer_presence(self, channel: str) -> None:
+        """The ``presence`` frame of ``channel``, its users shown as REST shows them to this socket's user."""
+        if not presence_enabled():
+            self.send_error(ErrorCode.BAD_REQUEST, "Presence is off on this server (REALTIME_PRESENCE).")
+            return
+        held = self.presence_watched.get(channel)
+        if held is None:
+            held = self.presence_watched[channel] = []
+        frame = await presence.frame_for(channel, self.presence_audiences()[0])
+        if self.presence_watched.get(channel) is not held or not self.outbox.open:
+            return  # unsubscribed or closed meanwhile
+        self.reply(frame)
+        for rendering in held:
+            self.outbox.push(rendering)
+        self.presence_watched[channel] = None
 
     def reply(self, frame: dict) -> None:
         """Queue a frame for this socket, after those already queued."""

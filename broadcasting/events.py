@@ -62,3 +62,26 @@ class LiveEvent:
             message.get("exclude_client"),
             message.get("scope"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChange:
+    """
+    A ``join`` or ``leave`` on a channel (presence.py), as one value from the process
+    that noticed it to every socket on the channel. No seq: it is not in the history and
+    never counts as a gap. Its renderings are encoded frames keyed by audience, plus
+    audience.ANONYMOUS for sockets with no user, like an event's.
+    """
+
+    channel: str
+    renderings: Mapping[str, str]
+
+    def rendering_for(self, audiences: tuple[str, ...]) -> str | None:
+        return audience.pick_rendering(self.renderings, audiences)
+
+    def to_message(self, message_type: str) -> dict[str, Any]:
+        return {"type": message_type, "channel": self.channel, "renderings": dict(self.renderings)}
+
+    @classmethod
+    def from_message(cls, message: Mapping[str, Any]) -> "PresenceChange":
+        return cls(message["channel"], message["renderings"])

@@ -34,7 +34,7 @@ from channels.db import database_sync_to_async
 from . import metrics
 from .accounts import AccountsSnapshot, Credentials, read_accounts
 from .conf import realtime_setting
-from .events import LiveEvent
+from .events import LiveEvent, PresenceChange
 from .sequence import current_seq
 from .transport import ChannelSubscription
 
@@ -54,6 +54,8 @@ class LocalSocket(Protocol):
     def credentials(self) -> Credentials | None: ...
 
     def offer(self, event: LiveEvent, now: float) -> None: ...
+
+    def offer_presence(self, change: PresenceChange) -> None: ...
 
     def check_in(self, committed_seq: int, accounts: AccountsSnapshot, now: float) -> None: ...
 
@@ -98,7 +100,7 @@ class ChannelFanout:
         delay_secs = 0.1
         while True:
             try:
-                event = await self.subscription.receive()
+                message = await self.subscription.receive()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -108,8 +110,10 @@ class ChannelFanout:
                 delay_secs = min(delay_secs * 2, LAYER_RETRY_MAX_SECS)
                 continue
             delay_secs = 0.1
-            if event is not None:
-                await self.dispatch(event)
+            if isinstance(message, PresenceChange):
+                self.dispatch_presence(message)
+            elif message is not None:
+                await self.dispatch(message)
 
     async def dispatch(self, event: LiveEvent) -> None:
         """
@@ -130,6 +134,14 @@ class ChannelFanout:
                     socket.offer(event, now)
                 except Exception:
                     logger.exception("Offering seq %s to a socket on %r failed.", event.seq, self.channel)
+
+    def dispatch_presence(self, change: PresenceChange) -> None:
+        """Hand a join or leave to every local socket (a few bytes each, no seq)."""
+        for socket in tuple(self.sockets):
+            try:
+                socket.offer_presence(change)
+            except Exception:
+                logger.exception("Offering a presence change to a socket on %r failed.", self.channel)
 
     async def _check_forever(self) -> None:
         while True:

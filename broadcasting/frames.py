@@ -73,7 +73,8 @@ def _serializer_for(live_model: LiveModel, audience_key: str):
     return serializer
 
 
-def _serialize(live_model: LiveModel, instance: models.Model, audience_key: str) -> dict:
+def serialize_for(live_model: LiveModel, instance: models.Model, audience_key: str) -> dict:
+    """``instance`` as the live model's serializer shows it to the audience's stand-in viewer."""
     serializer = _serializer_for(live_model, audience_key)
     serializer.instance = instance  # as if built for it, for serializers that read self.instance
     try:
@@ -129,7 +130,7 @@ def model_event_renderings(
     for audience_key in sorted(visible_before | visible_after):
         if audience_key in visible_after:
             action = "updated" if audience_key in visible_before else "created"
-            data = _serialize(live_model, instance, audience_key)
+            data = serialize_for(live_model, instance, audience_key)
         else:
             action, data = "deleted", {"id": pk}
         text = encode({"type": action, **envelope, "data": data})

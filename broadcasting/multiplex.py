@@ -20,14 +20,12 @@ from . import frames
 from .accounts import AccountsSnapshot, Credentials
 from .consumers import ConnectionRefused, LiveChannelConsumer
 from .context import is_valid_client_id
-from .events import LiveEvent
-from .fanout import process_fanout
+from .events import LiveEvent, PresenceChange
 from .feed import ChannelFeed
 from .live_filter import InvalidFilter, LiveFilter
 from .protocol import ClientFrame, ErrorCode, MultiplexClientFrame, MultiplexServerFrame, ServerFrame, error_frame
 from .registry import live_models
 from .sequence import channel_position
-from .socket_counts import socket_counts
 from .subscription import Subscription
 
 
@@ -45,6 +43,9 @@ class ChannelMember:
 
     def offer(self, event: LiveEvent, now: float) -> None:
         self.feed.offer(event, now)
+
+    def offer_presence(self, change: PresenceChange) -> None:
+        self.socket.offer_presence(change)
 
     def check_in(self, committed_seq: int, accounts: AccountsSnapshot, now: float) -> None:
         if self.socket.still_good(accounts, now):
@@ -91,9 +92,14 @@ class MultiplexConsumer(LiveChannelConsumer):
         self.members = {}
 
     def _drop(self, member: ChannelMember) -> None:
-        process_fanout.remove(member)
-        socket_counts.changed()
-        member.feed.stop()
+        self._leave_channel(member)
+
+    def _still_member(self, member: object) -> bool:
+        return (
+            super()._still_member(member)
+            and isinstance(member, ChannelMember)
+            and (self.subscribed and self.members.get(member.channel) is member)
+        )
 
     # --- subscribe / unsubscribe ------------------------------------------------------
 
@@ -112,8 +118,8 @@ class MultiplexConsumer(LiveChannelConsumer):
         self.members[channel] = member
         # As on /ws/<channel>: join the fanout before reading the position, so nothing
         # committed in between falls in a gap.
-        await process_fanout.add(member)
-        socket_counts.changed()
+        if not await self._join_channel(member):
+            return
         committed_seq, channel_epoch = await database_sync_to_async(channel_position)(channel)
         if self.members.get(channel) is not member:
             return  # unsubscribed (or the socket closed) meanwhile
@@ -162,6 +168,17 @@ class MultiplexConsumer(LiveChannelConsumer):
                 raise ConnectionRefused(ErrorCode.INVALID_FILTER, str(invalid)) from invalid
         return live_filter, since, epoch
 
+    async def client_get_presence(self, content: dict) -> None:
+        """``get_presence`` names one of this socket's subscribed channels."""
+        channel = content.get("channel")
+        if not isinstance(channel, str) or channel not in self.members:
+            self._refuse_subscription(
+                ConnectionRefused(ErrorCode.BAD_REQUEST, 'get_presence needs the "channel" of a subscription.'),
+                channel,
+            )
+            return
+        await self.answer_presence(channel)
+
     async def client_unsubscribe(self, content: dict) -> None:
         channel = content.get("channel")
         member = self.members.pop(channel, None) if isinstance(channel, str) else None
@@ -171,4 +188,5 @@ class MultiplexConsumer(LiveChannelConsumer):
             )
             return
         self._drop(member)
+        self.presence_watched.pop(member.channel, None)
         self.reply({"type": MultiplexServerFrame.UNSUBSCRIBED, "channel": channel})

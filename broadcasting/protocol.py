@@ -22,6 +22,9 @@ class ServerFrame(StrEnum):
     RESET = "reset"
     SYNC = "sync"
     ERROR = "error"
+    PRESENCE = "presence"  # get_presence's answer
+    JOIN = "join"  # a user's first socket on the channel opened (no seq)
+    LEAVE = "leave"  # a user's last socket on the channel closed, and stayed closed (no seq)
 
 
 MODEL_EVENTS = frozenset({ServerFrame.CREATED, ServerFrame.UPDATED, ServerFrame.DELETED})
@@ -32,6 +35,7 @@ class ClientFrame(StrEnum):
 
     PING = "ping"
     GET_STATS = "get_stats"
+    GET_PRESENCE = "get_presence"
 
 
 class MultiplexClientFrame(StrEnum):

@@ -25,13 +25,14 @@ from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 
 from . import metrics
-from .events import LiveEvent
+from .events import LiveEvent, PresenceChange
 from .sender import EventSender
 
 logger = logging.getLogger(__name__)
 
-# The type of every live event message on the layer.
+# The types of the messages on the layer: live events, and presence's joins and leaves.
 LIVE_EVENT_MESSAGE_TYPE = "live.event"
+PRESENCE_MESSAGE_TYPE = "live.presence"
 
 
 def group_name(channel: str) -> str:
@@ -84,6 +85,15 @@ event_sender = EventSender(_send_round)
 atexit.register(event_sender.drain_at_exit)
 
 
+async def send_presence_change(change: PresenceChange) -> None:
+    """
+    Hand a join or leave to every process with sockets on its channel (presence.py).
+    Presence is now, not a log: no history stands behind it, and the next
+    ``get_presence`` is the truth if the layer loses one.
+    """
+    await get_channel_layer().group_send(group_name(change.channel), change.to_message(PRESENCE_MESSAGE_TYPE))
+
+
 async def layer_round_trip(timeout_secs: float) -> None:
     """Send a message to a new channel of the layer and receive it back; raise if that fails."""
     layer = get_channel_layer()
@@ -109,13 +119,16 @@ class ChannelSubscription:
             self.member_name = await self.layer.new_channel()
         await self.layer.group_add(group_name(self.channel), self.member_name)
 
-    async def receive(self) -> LiveEvent | None:
-        """The next message of the group as an event; None for a message that is not one."""
+    async def receive(self) -> LiveEvent | PresenceChange | None:
+        """The group's next message: an event, a presence change, or None for anything else."""
         message = await self.layer.receive(self.member_name)
-        if message.get("type") != LIVE_EVENT_MESSAGE_TYPE:
-            logger.warning("Ignoring a %r message on channel %r.", message.get("type"), self.channel)
-            return None
-        return LiveEvent.from_message(message)
+        message_type = message.get("type")
+        if message_type == LIVE_EVENT_MESSAGE_TYPE:
+            return LiveEvent.from_message(message)
+        if message_type == PRESENCE_MESSAGE_TYPE:
+            return PresenceChange.from_message(message)
+        logger.warning("Ignoring a %r message on channel %r.", message_type, self.channel)
+        return None
 
     async def leave(self) -> None:
         if self.member_name is None:

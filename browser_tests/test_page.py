@@ -290,3 +290,31 @@ def test_the_posts_filter_box_makes_the_list_follow_that_filter(site, new_page):
     expect(posts).not_to_contain_text("Still a draft")
     expect(posts).not_to_contain_text("Another published one")
     expect(page.get_by_test_id("badge-posts")).to_have_attribute("data-status", "live")
+
+
+def test_the_page_shows_who_is_here_as_people_come_and_go(live_stack, new_page):
+    stack = live_stack(REALTIME_PRESENCE_LINGER_SECS="1")
+    stack.create_user("staff@example.com", password=PASSWORD, staff=True)
+    stack.create_user("reader@example.com", password=PASSWORD)
+    server = stack.start_server()
+    watcher = open_signed_in(new_page, server)
+    posts_here = watcher.get_by_test_id("presence-posts")
+    expect(posts_here).to_have_text("here: you")
+    expect(watcher.get_by_test_id("presence-users")).to_have_text("here: you")
+
+    reader = new_page()
+    sign_in_on_the_page(reader, server.http_url, "reader@example.com", PASSWORD)
+    expect(posts_here).to_have_text("here: you, reader")  # a join
+    expect(reader.get_by_test_id("presence-posts")).to_have_text("here: staff, you")
+    anonymous = new_page()
+    anonymous.goto(server.http_url + "/")
+    # Anonymous sockets are counted (the page asks again every 5 s), never named; an
+    # anonymous reader may not read users, so learns their ids only.
+    expect(posts_here).to_have_text("here: you, reader, 1 anonymous", timeout=8000)
+    anonymous_sees = re.compile(r"^here: user #\d+, user #\d+, 1 anonymous$")
+    expect(anonymous.get_by_test_id("presence-posts")).to_have_text(anonymous_sees)
+
+    reader.close()
+    expect(posts_here).to_have_text(re.compile(r"^here: you(, 1 anonymous)?$"), timeout=5000)  # a leave, after 1 s
+    watcher.get_by_test_id("badge-posts").locator("xpath=..").get_by_role("button", name="Disconnect").click()
+    expect(posts_here).to_have_text("not subscribed")

@@ -262,3 +262,63 @@ def test_one_live_socket_carries_many_subscriptions_each_resuming_on_its_own(fas
         {"type": "subscribe", "channel": "users", "filter": {}, "since": 10, "epoch": "e2"},
     ]
     assert "posts live" in result["statuses"] and "posts reconnecting" in result["statuses"]
+
+
+def test_presence_is_asked_on_each_connection_and_kept_by_joins_and_leaves(js):
+    result = js.evaluate(
+        """async () => {
+        const { LiveChannel } = await import("/static/broadcasting/realtime.js");
+        const calls = [];
+        const channel = new LiveChannel("posts", { clientId: "t", presence: {
+            onJoin: (user) => calls.push(`join ${user.name}`),
+            onLeave: (user) => calls.push(`leave ${user.name}`),
+            onChange: (s) => calls.push(`${s.users.map((u) => u.name).join("+")} ${s.userCount} ${s.anonymous}`),
+        } }).open();
+        await tick();
+        const first = openedSockets[0];
+        first.emit(connection(5));
+        const asked = first.sent.slice();
+        first.emit({ type: "presence", channel: "posts",
+                     data: { users: [{ id: 1, name: "ann" }], user_count: 1, anonymous: 2 } });
+        first.emit({ type: "join", channel: "posts", data: { user: { id: 2, name: "bo" } } });
+        first.emit({ type: "join", channel: "posts", data: { user: { id: 2, name: "bo" } } });  // again: once
+        first.emit({ type: "leave", channel: "posts", data: { user: { id: 1 } } });
+        first.emit(event("created", 6, 9));   // events go on, seqs untouched by presence
+        const state = channel.presence.state;
+        first.drop(1006);
+        await tick(1200);
+        openedSockets[1].emit(connection(6));
+        channel.close();
+        return { asked, calls, state, lastSeq: channel.lastSeq, askedAgain: openedSockets[1].sent };
+    }"""
+    )
+    assert result["asked"] == [{"type": "get_presence"}]
+    assert result["calls"] == ["ann 1 2", "join bo", "ann+bo 2 2", "join bo", "ann+bo 2 2", "leave ann", "bo 1 2"]
+    assert result["state"] == {"users": [{"id": 2, "name": "bo"}], "userCount": 1, "anonymous": 2}
+    assert result["lastSeq"] == 6
+    assert result["askedAgain"] == [{"type": "get_presence"}]
+
+
+def test_a_subscription_asks_presence_for_its_channel(fast_retries):
+    result = fast_retries.evaluate(
+        """async () => {
+        const { LiveSocket } = await import("/static/broadcasting/realtime.js");
+        const live = new LiveSocket({ clientId: "t" }).open();
+        const names = [];
+        const posts = live.subscribe("posts", { presence: { onChange: (s) => names.push(s.users.map((u) => u.id)) } });
+        live.subscribe("users", {});
+        await tick();
+        const socket = openedSockets[0];
+        socket.emit({ type: "connection", message: "Connected", client_id: "t", timestamp: "" });
+        await tick();
+        socket.emit({ type: "subscribed", channel: "posts", seq: 1, epoch: "e" });
+        socket.emit({ type: "subscribed", channel: "users", seq: 1, epoch: "e" });
+        socket.emit({ type: "presence", channel: "posts", data: { users: [{ id: 4 }], user_count: 1, anonymous: 0 } });
+        socket.emit({ type: "join", channel: "users", data: { user: { id: 5 } } });   // not posts': ignored
+        posts.unsubscribe();
+        return { sent: socket.sent.filter((f) => f.type === "get_presence"), names, state: posts.presence.state };
+    }"""
+    )
+    assert result["sent"] == [{"type": "get_presence", "channel": "posts"}]
+    assert result["names"] == [[4]]
+    assert result["state"]["users"] == [{"id": 4}]

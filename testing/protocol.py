@@ -22,6 +22,9 @@ FRAME_KEYS: dict[str, set[str]] = {
     ServerFrame.RESET: {"type", "channel", "seq", "epoch", "reason"},
     ServerFrame.SYNC: {"type", "channel", "seq"},
     ServerFrame.ERROR: {"type", "code", "message"},
+    ServerFrame.PRESENCE: {"type", "channel", "data"},
+    ServerFrame.JOIN: {"type", "channel", "data"},
+    ServerFrame.LEAVE: {"type", "channel", "data"},
 }
 ERROR_CODES = set(ErrorCode)
 
@@ -50,6 +53,15 @@ def assert_stats_body(body: Any) -> None:
     assert all(isinstance(count, int) and count > 0 for count in body["channels"].values())
     assert body["total_channels"] == len(body["channels"])
     assert body["total_connections"] == sum(body["channels"].values())
+
+
+def _assert_presence_body(body: Any) -> None:
+    assert set(body) == {"users", "user_count", "anonymous"}, body
+    assert isinstance(body["users"], list) and all(isinstance(user.get("id"), int) for user in body["users"]), body
+    ids = [user["id"] for user in body["users"]]
+    assert len(ids) == len(set(ids)), f"a user listed twice: {body}"
+    assert isinstance(body["user_count"], int) and body["user_count"] >= len(ids), body
+    assert isinstance(body["anonymous"], int) and body["anonymous"] >= 0, body
 
 
 def assert_frame_shape(frame: Any, expected_type: str | None = None) -> dict:
@@ -93,6 +105,12 @@ def assert_frame_shape(frame: Any, expected_type: str | None = None) -> dict:
         assert isinstance(frame["message"], str) and frame["message"]
     elif frame_type == "reset":
         assert isinstance(frame["reason"], str) and frame["reason"]
+    elif frame_type == "presence":
+        _assert_presence_body(frame["data"])
+    elif frame_type in {"join", "leave"}:
+        assert set(frame["data"]) == {"user"} and isinstance(frame["data"]["user"].get("id"), int), frame
+        if frame_type == "leave":
+            assert set(frame["data"]["user"]) == {"id"}, frame
     if "epoch" in frame:
         assert isinstance(frame["epoch"], str) and frame["epoch"], frame
     return frame

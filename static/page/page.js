@@ -34,12 +34,23 @@ function connectChannel(name) {
       showLatency(name, event);
     },
     onStatus: (status, detail) => showStatus(name, status, detail),
+    presence: { onChange: (here) => showPresence(name, here), refreshSecs: 5 },
   });
+}
+
+// Who is here: the signed-in users on the channel (each once, however many tabs), as
+// REST shows them to us, and how many anonymous sockets.
+function showPresence(name, here) {
+  const people = here.users.map((user) => (user.id === me.id ? "you" : user.name || `user #${user.id}`));
+  if (here.userCount > here.users.length) people.push(`${here.userCount - here.users.length} more`);
+  if (here.anonymous) people.push(`${here.anonymous} anonymous`);
+  $(`[data-testid=presence-${name}]`).textContent = `here: ${people.join(", ") || "nobody"}`;
 }
 
 function disconnectChannel(name) {
   channels[name]?.unsubscribe();
   delete channels[name];
+  $(`[data-testid=presence-${name}]`).textContent = "not subscribed";
 }
 
 function showStatus(name, status, detail) {

@@ -137,6 +137,82 @@ class OrderedDelivery {
 }
 
 /**
+ * Presence: who is on a channel (docs/protocol.md, "Presence"). A LiveChannel or a
+ * Subscription made with the `presence` option keeps one: it asks `get_presence` each
+ * time it is (re)subscribed and every `refreshSecs` (anonymous sockets are only
+ * counted, so only a fresh answer updates their count), and applies the `join` and
+ * `leave` frames in between.
+ *
+ *   const posts = connect("posts", {
+ *     load, onEvent,
+ *     presence: {
+ *       onChange: ({ users, userCount, anonymous }) => renderWhoIsHere(users, anonymous),
+ *       onJoin: (user) => toast(`${user.name} is here`),
+ *       onLeave: (user) => toast(`${user.name} left`),
+ *     },
+ *   });
+ *   posts.presence.state   // {users: [...], userCount, anonymous}
+ */
+export class Presence {
+  constructor(options, ask) {
+    const settings = options === true ? {} : options;
+    this.onChange = settings.onChange ?? (() => {});
+    this.onJoin = settings.onJoin ?? (() => {});
+    this.onLeave = settings.onLeave ?? (() => {});
+    this.refreshMs = (settings.refreshSecs ?? 30) * 1000;
+    this.ask = ask;
+    this.users = new Map(); // id -> the user as REST shows them to us
+    this.userCount = 0;
+    this.anonymous = 0;
+    this.known = false; // true once an answer has come
+    this.timer = null;
+  }
+
+  /** {users, userCount, anonymous}: the signed-in users here (each once) and the anonymous sockets. */
+  get state() {
+    return { users: [...this.users.values()], userCount: this.userCount, anonymous: this.anonymous };
+  }
+
+  start() {
+    this.stop();
+    this.ask();
+    this.timer = setInterval(() => this.ask(), this.refreshMs);
+  }
+
+  stop() {
+    clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  receive(frame) {
+    switch (frame.type) {
+      case "presence":
+        this.users = new Map(frame.data.users.map((user) => [user.id, user]));
+        this.userCount = frame.data.user_count;
+        this.anonymous = frame.data.anonymous;
+        this.known = true;
+        break;
+      case "join": {
+        const user = frame.data.user;
+        if (!this.users.has(user.id)) this.userCount += 1;
+        this.users.set(user.id, user);
+        this.onJoin(user);
+        break;
+      }
+      case "leave": {
+        const user = this.users.get(frame.data.user.id) ?? frame.data.user;
+        if (this.users.delete(user.id)) this.userCount = Math.max(0, this.userCount - 1);
+        this.onLeave(user);
+        break;
+      }
+      default:
+        return;
+    }
+    this.onChange(this.state);
+  }
+}
+
+/**
  * What LiveChannel and LiveSocket share: one WebSocket that reconnects with jittered
  * exponential backoff (first retry within 1 s, capped at maxBackoffSecs), pings after
  * heartbeatSecs of silence and declares the connection dead heartbeatTimeoutSecs after
@@ -302,6 +378,8 @@ export class LiveChannel extends ReconnectingSocket {
    *                       ws(s)://<this host>/ws/<channel>/<pk> follows one object)
    *   filter              the channel's REST list filters, e.g. {author: "3", published: "true"}:
    *                       the socket then gets the events of that filtered set only
+   *   presence            true, or {onChange, onJoin, onLeave, refreshSecs}: keep
+   *                       `this.presence` (a Presence) of who is on the channel
    *   heartbeatSecs       ping after this long without a frame (default 25)
    *   heartbeatTimeoutSecs  declare the connection dead this long after an unanswered ping (default 10)
    *   maxBackoffSecs      cap of the reconnect delay (default 30)
@@ -322,6 +400,7 @@ export class LiveChannel extends ReconnectingSocket {
     this.delivery = new OrderedDelivery(this);
     this.lastSeq = null; // the last seq applied; null until the first connection
     this.epoch = null;
+    this.presence = options.presence ? new Presence(options.presence, () => this.send({ type: "get_presence" })) : null;
   }
 
   async _start() {
@@ -354,6 +433,12 @@ export class LiveChannel extends ReconnectingSocket {
         this.epoch = frame.epoch ?? this.epoch;
         if (this.lastSeq === null) this.lastSeq = frame.seq;
         this._setStatus("live", { clientId: frame.client_id, seq: frame.seq });
+        this.presence?.start();
+        return;
+      case "presence":
+      case "join":
+      case "leave":
+        this.presence?.receive(frame);
         return;
       case "error":
         return; // the close that follows (if any) says what happens next
@@ -376,6 +461,15 @@ export class LiveChannel extends ReconnectingSocket {
     }
     this.lastSeq = frame.seq;
     this.delivery.deliver(frame);
+  }
+
+  _dropped(detail, permanent) {
+    this.presence?.stop();
+  }
+
+  close() {
+    super.close();
+    this.presence?.stop();
   }
 
   #reset(frame) {
@@ -432,7 +526,7 @@ export class LiveSocket extends ReconnectingSocket {
     for (const subscription of this.subscriptions.values()) subscription.setStatus("closed", { code: 1000 });
   }
 
-  /** Follow `channel` on this socket; options as LiveChannel's (load, onEvent, onStatus, filter, ...). */
+  /** Follow `channel` on this socket; options as LiveChannel's (load, onEvent, onStatus, filter, presence, ...). */
   subscribe(channel, options = {}) {
     this.subscriptions.get(channel)?.unsubscribe();
     const subscription = new Subscription(this, channel, options);
@@ -477,6 +571,9 @@ class Subscription {
     this.delivery = new OrderedDelivery(this);
     this.lastSeq = null;
     this.epoch = null;
+    this.presence = options.presence
+      ? new Presence(options.presence, () => this.socket.send({ type: "get_presence", channel }))
+      : null;
     this.status = "closed";
     this.active = true;
     this.waiting = true; // frames of this channel before our `subscribed` belong to an older subscription
@@ -503,6 +600,7 @@ class Subscription {
 
   unsubscribe() {
     this.active = false;
+    this.presence?.stop();
     this.socket.send({ type: "unsubscribe", channel: this.channel });
     if (this.socket.subscriptions.get(this.channel) === this) this.socket.subscriptions.delete(this.channel);
     this.setStatus("closed", { code: 1000, reason: "unsubscribed" });
@@ -516,8 +614,14 @@ class Subscription {
         this.epoch = frame.epoch ?? this.epoch;
         if (this.lastSeq === null) this.lastSeq = frame.seq;
         this.setStatus("live", { seq: frame.seq });
+        this.presence?.start();
         return;
       case "unsubscribed":
+        return;
+      case "presence":
+      case "join":
+      case "leave":
+        this.presence?.receive(frame);
         return;
       case "error":
         // This subscription was refused; the socket and the others go on.
@@ -559,6 +663,7 @@ class Subscription {
 
   setStatus(status, detail) {
     this.status = status;
+    if (status !== "live") this.presence?.stop();
     this.onStatus(status, detail);
   }
 }

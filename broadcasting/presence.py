@@ -1,0 +1,312 @@
+"""
+Presence: who is on a channel, in every server process. (How many sockets there are
+is another question, answered by socket_counts.py.)
+
+A signed-in user is *present* on a channel while they have at least one socket on it
+anywhere: a /ws/<channel> socket, a filtered or one-object one, or a /ws/ subscription.
+Each process tracks its own sockets by user here, and tells the store
+(presence_store.py: Redis across processes, else memory) when it starts or stops
+holding a user. The store answers whether that made the user present or gone
+anywhere, and the process that learns it announces it to the channel:
+
+- ``join`` with the user as the users REST serializer shows them to each reader (a
+  non-staff reader sees no email), when their first socket opens;
+- ``leave`` with their id, when their last one has been closed for
+  REALTIME["PRESENCE_LINGER_SECS"]: a reload, a dropped connection or a deploy's
+  reconnect storm comes back within that and sends neither;
+- neither has a seq or a place in the history: presence is now, not a log.
+
+``get_presence`` answers with the users present and a count of anonymous sockets. A
+process that dies without a word drops out after REALTIME["PRESENCE_TTL_SECS"]: every
+process refreshes what it holds every REALTIME["PRESENCE_REFRESH_SECS"] and sweeps
+out members nobody refreshed, announcing their leaves.
+
+All store traffic of a process goes through one task, in order, so a hold, a release
+and a ``get_presence`` of the same socket are never reordered, and no socket or event
+waits on the store: delivery does not go through here at all. A Redis outage delays
+joins and leaves (the next refresh repairs them) and makes ``get_presence`` answer
+from this process alone.
+"""
+
+import asyncio
+import logging
+import uuid
+import weakref
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
+
+from . import audience, frames, transport
+from .conf import realtime_setting
+from .events import PresenceChange
+from .presence_store import (
+    KEEP_ANONYMOUS_COUNT,
+    ChannelPresenceState,
+    InMemoryPresenceStore,
+    store_from_settings,
+    user_order,
+)
+from .protocol import ServerFrame
+from .registry import live_models
+
+logger = logging.getLogger(__name__)
+
+
+def enabled() -> bool:
+    return bool(realtime_setting("PRESENCE"))
+
+
+def presence_audiences(audiences: tuple[str, ...], signed_in: bool) -> tuple[str, ...]:
+    """The audiences a socket picks presence renderings for: a socket with no user is ANONYMOUS first."""
+    return audiences if signed_in else (audience.ANONYMOUS, *audiences)
+
+
+# --- How a present user is shown --------------------------------------------------------
+
+
+def _shown_user(user: Any, audience_key: str) -> dict:
+    """
+    ``user`` as the users channel's REST serializer shows them to ``audience_key``:
+    only ``{"id": …}`` to a reader who may not read that user over REST (an anonymous
+    socket where the users channel needs sign-in), or when the user model is not live.
+    """
+    live_model = live_models.for_model(type(user))
+    if live_model is None:
+        return {"id": user.pk}
+    visible = audience.visible_to(live_model, user)
+    if audience_key == audience.ANONYMOUS:
+        if live_model.requires_auth or audience.PUBLIC not in visible:
+            return {"id": user.pk}
+        audience_key = audience.PUBLIC
+    elif audience_key not in visible and audience.PUBLIC not in visible:
+        return {"id": user.pk}
+    return frames.serialize_for(live_model, user, audience_key)
+
+
+def join_renderings(channel: str, user: Any) -> dict[str, str]:
+    """The ``join`` frame of ``user`` for each audience (the user's own, staff, readers, anonymous)."""
+    keys = [audience.STAFF, audience.owner_audience(user.pk), audience.PUBLIC, audience.ANONYMOUS]
+    renderings = {
+        key: frames.encode({"type": ServerFrame.JOIN, "channel": channel, "data": {"user": _shown_user(user, key)}})
+        for key in keys
+    }
+    public = renderings[audience.PUBLIC]
+    return {key: text for key, text in renderings.items() if key == audience.PUBLIC or text != public}
+
+
+def leave_renderings(channel: str, user_key: str) -> dict[str, str]:
+    user_id: int | str = int(user_key) if user_key.isdigit() else user_key
+    frame = {"type": ServerFrame.LEAVE, "channel": channel, "data": {"user": {"id": user_id}}}
+    return {audience.PUBLIC: frames.encode(frame)}
+
+
+def _users_by_key(user_keys: Iterable[str]) -> dict[str, Any]:
+    users = get_user_model()._default_manager.filter(pk__in=list(user_keys))
+    return {str(user.pk): user for user in users}
+
+
+def presence_frame(channel: str, state: ChannelPresenceState, audience_key: str) -> dict:
+    """The ``presence`` frame: at most REALTIME["PRESENCE_MAX_LISTED_USERS"] users, and how many there are."""
+    listed_keys = state.users[: realtime_setting("PRESENCE_MAX_LISTED_USERS")]
+    users = _users_by_key(listed_keys)
+    return {
+        "type": ServerFrame.PRESENCE,
+        "channel": channel,
+        "data": {
+            "users": [_shown_user(users[key], audience_key) for key in listed_keys if key in users],
+            "user_count": len(state.users),
+            "anonymous": state.anonymous,
+        },
+    }
+
+
+def _join_change(channel: str, user_key: str) -> PresenceChange | None:
+    user = _users_by_key([user_key]).get(user_key)
+    return PresenceChange(channel, join_renderings(channel, user)) if user is not None else None
+
+
+# --- One process's sockets, by user -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Operation:
+    kind: str  # "hold", "release", "anonymous", "refresh" or "state"
+    channel: str = ""
+    user: str = ""
+    answer: "asyncio.Future[ChannelPresenceState] | None" = None
+
+
+class LoopPresence:
+    """The presence of one event loop's sockets (a server process has one loop)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.process = uuid.uuid4().hex  # this holder's name in the store
+        self.store = store_from_settings()
+        self.sockets_by_user: dict[str, Counter[str]] = {}  # channel -> user -> sockets here
+        self.anonymous: Counter[str] = Counter()  # channel -> anonymous sockets here
+        self.lingering: dict[tuple[str, str], asyncio.TimerHandle] = {}  # (channel, user) -> its release
+        self.anonymous_pending: set[str] = set()
+        self.operations: asyncio.Queue[_Operation] = asyncio.Queue()
+        self.tasks = [loop.create_task(self._work())]
+        if not isinstance(self.store, InMemoryPresenceStore):
+            self.tasks.append(loop.create_task(self._refresh_forever()))
+
+    # Called by sockets (never wait) ------------------------------------------------------
+
+    def arrived(self, channel: str, user: str | None) -> None:
+        if user is None:
+            self.anonymous[channel] += 1
+            self._anonymous_changed(channel)
+            return
+        users = self.sockets_by_user.setdefault(channel, Counter())
+        users[user] += 1
+        if users[user] > 1:
+            return
+        release = self.lingering.pop((channel, user), None)
+        if release is not None:
+            release.cancel()  # back within the linger: still held, no join
+        else:
+            self.operations.put_nowait(_Operation("hold", channel, user))
+
+    def departed(self, channel: str, user: str | None) -> None:
+        if user is None:
+            self.anonymous[channel] -= 1
+            self._anonymous_changed(channel)
+            return
+        users = self.sockets_by_user.get(channel)
+        if users is None or users[user] <= 0:
+            return
+        users[user] -= 1
+        if users[user] == 0:
+            del users[user]
+            if not users:
+                del self.sockets_by_user[channel]
+            self.lingering[(channel, user)] = self.loop.call_later(
+                realtime_setting("PRESENCE_LINGER_SECS"), self._linger_over, channel, user
+            )
+
+    async def state(self, channel: str) -> ChannelPresenceState:
+        """Who is on ``channel`` now, after what this process has told the store so far."""
+        answer: asyncio.Future[ChannelPresenceState] = self.loop.create_future()
+        self.operations.put_nowait(_Operation("state", channel, answer=answer))
+        return await answer
+
+    # In order, in the one task -----------------------------------------------------------
+
+    def _linger_over(self, channel: str, user: str) -> None:
+        self.lingering.pop((channel, user), None)
+        if not self._sockets_of(channel, user):
+            self.operations.put_nowait(_Operation("release", channel, user))
+
+    def _anonymous_changed(self, channel: str) -> None:
+        if channel not in self.anonymous_pending:
+            self.anonymous_pending.add(channel)
+            self.operations.put_nowait(_Operation("anonymous", channel))
+
+    async def _work(self) -> None:
+        while True:
+            operation = await self.operations.get()
+            try:
+                await getattr(self, f"_do_{operation.kind}")(operation)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                logger.warning("Presence %s on %r failed: %s", operation.kind, operation.channel, error)
+                if operation.answer is not None and not operation.answer.done():
+                    operation.answer.set_result(self._local_state(operation.channel))
+
+    async def _do_hold(self, operation: _Operation) -> None:
+        joined = await self.store.hold(self.process, operation.channel, [operation.user], KEEP_ANONYMOUS_COUNT)
+        await self._announce_joins(operation.channel, joined)
+
+    async def _do_release(self, operation: _Operation) -> None:
+        if self._sockets_of(operation.channel, operation.user):
+            return  # came back after the linger, before this ran: still held
+        if await self.store.release(self.process, operation.channel, operation.user):
+            await self._announce(PresenceChange(operation.channel, leave_renderings(operation.channel, operation.user)))
+
+    async def _do_anonymous(self, operation: _Operation) -> None:
+        self.anonymous_pending.discard(operation.channel)
+        await self.store.hold(self.process, operation.channel, [], self.anonymous[operation.channel])
+
+    async def _do_state(self, operation: _Operation) -> None:
+        await self._sweep(operation.channel)
+        state = await self.store.state(operation.channel)
+        if operation.answer is not None and not operation.answer.done():
+            operation.answer.set_result(state)
+
+    async def _do_refresh(self, operation: _Operation) -> None:
+        """Refresh every member this process holds, and sweep out those of processes gone silent."""
+        channels = set(self.sockets_by_user) | set(self.anonymous) | {channel for channel, _ in self.lingering}
+        for channel in sorted(channels):
+            held = [*self.sockets_by_user.get(channel, {}), *(user for ch, user in self.lingering if ch == channel)]
+            joined = await self.store.hold(self.process, channel, held, self.anonymous[channel])
+            await self._announce_joins(channel, joined)
+            await self._sweep(channel)
+            if not held and not self.anonymous[channel]:
+                self.sockets_by_user.pop(channel, None)
+                self.anonymous.pop(channel, None)
+
+    async def _sweep(self, channel: str) -> None:
+        for user in await self.store.sweep(channel):
+            await self._announce(PresenceChange(channel, leave_renderings(channel, user)))
+
+    async def _announce_joins(self, channel: str, users: list[str]) -> None:
+        for user in users:
+            change = await database_sync_to_async(_join_change)(channel, user)
+            if change is not None:
+                await self._announce(change)
+
+    async def _announce(self, change: PresenceChange) -> None:
+        await asyncio.wait_for(transport.send_presence_change(change), realtime_setting("PUBLISH_TIMEOUT_SECS"))
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(realtime_setting("PRESENCE_REFRESH_SECS"))
+            self.operations.put_nowait(_Operation("refresh"))
+
+    def _sockets_of(self, channel: str, user: str) -> int:
+        users = self.sockets_by_user.get(channel)
+        return users[user] if users is not None else 0
+
+    def _local_state(self, channel: str) -> ChannelPresenceState:
+        """What this process alone knows: the answer while the store cannot be reached."""
+        users = {*self.sockets_by_user.get(channel, {}), *(user for ch, user in self.lingering if ch == channel)}
+        return ChannelPresenceState(sorted(users, key=user_order), self.anonymous[channel])
+
+
+class ProcessPresence:
+    """The presence of this process's sockets; one LoopPresence per event loop."""
+
+    def __init__(self) -> None:
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopPresence] = weakref.WeakKeyDictionary()
+
+    def _here(self) -> LoopPresence:
+        loop = asyncio.get_running_loop()
+        here = self._loops.get(loop)
+        if here is None:
+            here = self._loops[loop] = LoopPresence(loop)
+        return here
+
+    def arrived(self, channel: str, user_pk: Any) -> None:
+        """Called when a socket (or a /ws/ subscription) joins ``channel``'s fanout; never waits."""
+        if enabled():
+            self._here().arrived(channel, None if user_pk is None else str(user_pk))
+
+    def departed(self, channel: str, user_pk: Any) -> None:
+        """Called once when that socket or subscription leaves the fanout, whatever ended it."""
+        if enabled():
+            self._here().departed(channel, None if user_pk is None else str(user_pk))
+
+    async def frame_for(self, channel: str, audience_key: str) -> dict:
+        """The ``presence`` frame of ``channel`` for a reader of ``audience_key`` (get_presence)."""
+        state = await self._here().state(channel)
+        return await database_sync_to_async(presence_frame)(channel, state, audience_key)
+
+
+presence = ProcessPresence()

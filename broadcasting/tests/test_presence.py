@@ -1,0 +1,210 @@
+"""
+presence.py in one process, on the in-memory layer, through the whole ASGI application:
+who is here (users once however many tabs, anonymous counted, never listed), join and
+leave with their debounce, and each reader shown what REST would show them.
+Across processes on Redis: test_presence_live.py.
+"""
+
+import asyncio
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.test import override_settings
+
+from posts.models import Post
+
+from .test_consumers import make_user_with_token, open_socket
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
+
+LINGER_SECS = 0.3
+
+
+@pytest.fixture(autouse=True)
+def short_linger():
+    with override_settings(REALTIME={**settings.REALTIME, "PRESENCE_LINGER_SECS": LINGER_SECS}):
+        yield
+
+
+async def connected(path: str, token: str | None = None):
+    socket = await open_socket(path, token=token)
+    await socket.recv("connection")
+    return socket
+
+
+async def next_of(socket, frame_type: str) -> dict:
+    """The next frame of ``frame_type``, passing over joins (a socket's own may come late)."""
+    while (frame := await socket.recv())["type"] == "join" and frame_type != "join":
+        pass
+    assert frame["type"] == frame_type, frame
+    return frame
+
+
+async def presence_of(socket, **fields) -> dict:
+    await socket.send({"type": "get_presence", **fields})
+    return (await next_of(socket, "presence"))["data"]
+
+
+async def test_users_are_listed_once_however_many_tabs_and_anonymous_only_counted():
+    alice, alice_token = await sync_to_async(make_user_with_token)("alice@example.com")
+    bob, bob_token = await sync_to_async(make_user_with_token)("bob@example.com")
+    sockets = [
+        await connected("/ws/posts", alice_token),
+        await connected("/ws/posts", alice_token),
+        await connected("/ws/posts", bob_token),
+        await connected("/ws/posts"),
+        await connected("/ws/posts"),
+        await connected("/ws/users", alice_token),  # another channel: not here
+    ]
+    await asyncio.sleep(0.1)
+    data = await presence_of(sockets[3])
+    assert [user["id"] for user in data["users"]] == [alice.pk, bob.pk]
+    assert (data["user_count"], data["anonymous"]) == (2, 2)
+    for socket in sockets:
+        await socket.close()
+
+
+async def test_first_socket_joins_and_last_one_leaves_after_the_linger():
+    alice, alice_token = await sync_to_async(make_user_with_token)("alice@example.com")
+    watcher = await connected("/ws/posts")
+    assert await presence_of(watcher) == {"users": [], "user_count": 0, "anonymous": 1}
+    first = await connected("/ws/posts", alice_token)
+    join = await watcher.recv("join")
+    assert join["channel"] == "posts" and join["data"]["user"]["id"] == alice.pk
+    assert "seq" not in join
+    second = await connected("/ws/posts", alice_token)  # a second tab: no join
+    await first.close()  # one tab left: no leave
+    await watcher.assert_nothing()
+    await second.close()
+    leave = await watcher.recv("leave")
+    assert leave == {"type": "leave", "channel": "posts", "data": {"user": {"id": alice.pk}}}
+    assert (await presence_of(watcher))["users"] == []
+    await watcher.close()
+
+
+async def test_only_sockets_that_asked_get_joins_and_leaves():
+    _, alice_token = await sync_to_async(make_user_with_token)("alice@example.com")
+    watcher, bystander = await connected("/ws/posts"), await connected("/ws/posts")
+    await presence_of(watcher)
+    alice = await connected("/ws/posts", alice_token)
+    await alice.close()
+    await watcher.recv("join")
+    await watcher.recv("leave")
+    await bystander.assert_nothing()
+    await watcher.close()
+    await bystander.close()
+
+
+async def test_a_reconnect_within_the_linger_sends_neither_leave_nor_join():
+    alice, alice_token = await sync_to_async(make_user_with_token)("alice@example.com")
+    watcher = await connected("/ws/posts")
+    await presence_of(watcher)
+    socket = await connected("/ws/posts", alice_token)
+    await watcher.recv("join")
+    await socket.close()
+    socket = await connected("/ws/posts", alice_token)  # a reload
+    await asyncio.sleep(LINGER_SECS * 2)
+    await watcher.assert_nothing()
+    assert [user["id"] for user in (await presence_of(watcher))["users"]] == [alice.pk]
+    await socket.close()
+    await watcher.recv("leave")
+    await watcher.close()
+
+
+async def test_each_reader_sees_users_as_rest_shows_them():
+    staff, staff_token = await sync_to_async(make_user_with_token)("staff@example.com", staff=True)
+    alice, alice_token = await sync_to_async(make_user_with_token)("alice@example.com")
+    on_staff = await connected("/ws/posts", staff_token)
+    on_alice = await connected("/ws/posts", alice_token)
+    anonymous = await connected("/ws/posts")
+    await asyncio.sleep(0.1)
+    shown = {}
+    for name, socket in (("staff", on_staff), ("alice", on_alice), ("anonymous", anonymous)):
+        shown[name] = {user["id"]: user for user in (await presence_of(socket))["users"]}
+    assert shown["staff"][alice.pk]["email"] == "alice@example.com"
+    assert shown["staff"][staff.pk]["email"] == "staff@example.com"
+    assert shown["alice"][alice.pk]["email"] == "alice@example.com"  # herself
+    assert "email" not in shown["alice"][staff.pk] and shown["alice"][staff.pk]["name"] == "staff"
+    # The users channel needs sign-in: an anonymous reader learns ids, nothing more.
+    assert shown["anonymous"] == {staff.pk: {"id": staff.pk}, alice.pk: {"id": alice.pk}}
+    for socket in (on_staff, on_alice, anonymous):
+        await socket.close()
+
+
+async def test_join_frames_are_rendered_per_reader():
+    _, staff_token = await sync_to_async(make_user_with_token)("staff@example.com", staff=True)
+    _, bob_token = await sync_to_async(make_user_with_token)("bob@example.com")
+    on_staff = await connected("/ws/posts", staff_token)
+    on_bob = await connected("/ws/posts", bob_token)
+    anonymous = await connected("/ws/posts")
+    for socket in (on_staff, on_bob, anonymous):
+        await presence_of(socket)
+    alice, alice_token = await sync_to_async(make_user_with_token)("alice@example.com")
+    alice_socket = await connected("/ws/posts", alice_token)
+    assert (await on_staff.recv("join"))["data"]["user"]["email"] == "alice@example.com"
+    seen_by_bob = (await on_bob.recv("join"))["data"]["user"]
+    assert (seen_by_bob["id"], seen_by_bob["name"], "email" in seen_by_bob) == (alice.pk, "alice", False)
+    assert (await anonymous.recv("join"))["data"]["user"] == {"id": alice.pk}
+    for socket in (on_staff, on_bob, anonymous, alice_socket):
+        await socket.close()
+
+
+async def test_filtered_and_one_object_sockets_count_on_their_channel():
+    alice, alice_token = await sync_to_async(make_user_with_token)("alice@example.com")
+    bob, bob_token = await sync_to_async(make_user_with_token)("bob@example.com")
+    post = await sync_to_async(Post.objects.create)(title="one", author=alice, published=True)
+    filtered = await connected(f"/ws/posts?author={alice.pk}", alice_token)
+    one_object = await connected(f"/ws/posts/{post.pk}", bob_token)
+    await asyncio.sleep(0.1)
+    assert [user["id"] for user in (await presence_of(one_object))["users"]] == [alice.pk, bob.pk]
+    await filtered.close()
+    await one_object.close()
+
+
+async def test_on_ws_get_presence_names_a_subscribed_channel():
+    alice, alice_token = await sync_to_async(make_user_with_token)("alice@example.com")
+    socket = await connected("/ws/", alice_token)
+    await socket.send({"type": "subscribe", "channel": "posts", "filter": {"published": True}})
+    await socket.recv("subscribed")
+    await socket.send({"type": "get_presence", "channel": "posts"})
+    frame = await next_of(socket, "presence")
+    assert frame["channel"] == "posts" and [user["id"] for user in frame["data"]["users"]] == [alice.pk]
+    for bad in ("users", None, "x" * 100_000, {"nested": ["posts"]}):
+        await socket.send({"type": "get_presence", "channel": bad})
+        error = await next_of(socket, "error")
+        assert error["code"] == "bad_request"
+        assert error["channel"] == (bad[:64] if isinstance(bad, str) else None)
+    await socket.send({"type": "unsubscribe", "channel": "posts"})
+    await next_of(socket, "unsubscribed")
+    other = await connected("/ws/posts")
+    assert [user["id"] for user in (await presence_of(other))["users"]] == [alice.pk]  # lingering
+    assert (await other.recv("leave"))["data"]["user"]["id"] == alice.pk  # the subscription ended
+    assert (await presence_of(other))["users"] == []
+    await socket.close()
+    await other.close()
+
+
+async def test_the_list_is_capped_and_the_count_is_whole():
+    tokens = [(await sync_to_async(make_user_with_token)(f"user{n}@example.com"))[1] for n in range(4)]
+    with override_settings(REALTIME={**settings.REALTIME, "PRESENCE_MAX_LISTED_USERS": 2}):
+        sockets = [await connected("/ws/posts", token) for token in tokens]
+        await asyncio.sleep(0.1)
+        data = await presence_of(sockets[0])
+    assert (len(data["users"]), data["user_count"]) == (2, 4)
+    for socket in sockets:
+        await socket.close()
+
+
+async def test_presence_off_refuses_get_presence_and_sends_no_join():
+    _, token = await sync_to_async(make_user_with_token)("alice@example.com")
+    with override_settings(REALTIME={**settings.REALTIME, "PRESENCE": False}):
+        watcher = await connected("/ws/posts")
+        alice = await connected("/ws/posts", token)
+        await watcher.assert_nothing()
+        await watcher.send({"type": "get_presence"})
+        assert (await watcher.recv("error"))["code"] == "bad_request"
+        await watcher.send({"type": "get_stats"})
+        assert (await watcher.recv("stats"))["data"]["total_connections"] == 2  # counting goes on
+        await alice.close()
+        await watcher.close()
