@@ -11,11 +11,13 @@ fresh SQLite database and a Redis key prefix of its own, opens N signed-in socke
 /ws/posts over U users (N/U tabs each), then writes K posts over REST one at a time
 and records, per write, the time from just before the POST until every socket has the
 event, and the server's CPU time per event (from /proc). It also records how long the
-N sockets took to open, and in ``watching`` the time to a ``presence`` answer. In
-``watching`` a churn of C users per second opens and closes a socket while the writes
-go on (each a join and, after the linger, a leave to all N sockets).
+N sockets took to open, and in ``watching`` the time to a ``presence`` answer. With
+``--churn C``, in ``watching`` C users per second open and close a socket while the
+writes go on (each a join and, after the linger, a leave to all N sockets).
 
-Run:  .venv/bin/python bench/presence.py --sockets 1000 --users 200 --events 50
+Run:  .venv/bin/python bench/presence.py --sockets 1000 --users 200 --events 50 \
+          --modes off on watching off on watching
+      .venv/bin/python bench/presence.py --modes off watching --churn 2
 """
 
 import argparse
@@ -118,7 +120,9 @@ async def run(mode: str, args, work_dir: Path, redis_url: str) -> dict:
         await asyncio.sleep(2)
         stop, churned = asyncio.Event(), [0]
         churner = (
-            asyncio.create_task(churn(server, churn_tokens, args.churn, stop, churned)) if mode == "watching" else None
+            asyncio.create_task(churn(server, churn_tokens, args.churn, stop, churned))
+            if mode == "watching" and args.churn > 0
+            else None
         )
         last_ms = []
         cpu_at_start = cpu_secs(server.process.pid)
@@ -162,7 +166,7 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=1000)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--events", type=int, default=50)
-    parser.add_argument("--churn", type=float, default=2.0, help="users per second coming and going (watching)")
+    parser.add_argument("--churn", type=float, default=0.0, help="users per second coming and going (watching)")
     parser.add_argument("--modes", nargs="+", default=["off", "on", "watching"])
     args = parser.parse_args()
     redis_url = services.redis_url()

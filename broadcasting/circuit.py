@@ -33,3 +33,7 @@ class Circuit:
         if self.closed():
             logger.warning("%s failed (%s); skipping it for %.0fs.", self.name, error, retry_secs)
         self.open_until = time.monotonic() + retry_secs
+
+    def succeeded(self) -> None:
+        """Called when a call the circuit let through anyway (a probe) worked: call the service again."""
+        self.open_until = 0.0

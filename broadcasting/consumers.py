@@ -37,7 +37,8 @@ from .handshake import printable_path
 from .live_filter import InvalidFilter, LiveFilter
 from .outbox import SERVER_SEND_SCOPE_KEY, Outbox
 from .presence import enabled as presence_enabled
-from .presence import presence, presence_audiences
+from .presence import presence
+from .presence_frames import presence_audiences
 from .protocol import CLOSES_WITH, ClientFrame, CloseCode, ErrorCode, ServerFrame, error_frame
 from .ratelimit import TokenBucket
 from .registry import live_models

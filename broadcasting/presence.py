@@ -33,16 +33,16 @@ import logging
 import uuid
 import weakref
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.contrib.auth import get_user_model
 
-from . import audience, frames, transport
+from . import transport
+from .circuit import Circuit
 from .conf import realtime_setting
 from .events import PresenceChange
+from .presence_frames import join_change, leave_renderings, presence_frame
 from .presence_store import (
     KEEP_ANONYMOUS_COUNT,
     ChannelPresenceState,
@@ -50,83 +50,15 @@ from .presence_store import (
     store_from_settings,
     user_order,
 )
-from .protocol import ServerFrame
-from .registry import live_models
 
 logger = logging.getLogger(__name__)
+
+# Longest a get_presence waits for the store before it answers from this process alone.
+STATE_WAIT_SECS = 3.0
 
 
 def enabled() -> bool:
     return bool(realtime_setting("PRESENCE"))
-
-
-def presence_audiences(audiences: tuple[str, ...], signed_in: bool) -> tuple[str, ...]:
-    """The audiences a socket picks presence renderings for: a socket with no user is ANONYMOUS first."""
-    return audiences if signed_in else (audience.ANONYMOUS, *audiences)
-
-
-# --- How a present user is shown --------------------------------------------------------
-
-
-def _shown_user(user: Any, audience_key: str) -> dict:
-    """
-    ``user`` as the users channel's REST serializer shows them to ``audience_key``:
-    only ``{"id": …}`` to a reader who may not read that user over REST (an anonymous
-    socket where the users channel needs sign-in), or when the user model is not live.
-    """
-    live_model = live_models.for_model(type(user))
-    if live_model is None:
-        return {"id": user.pk}
-    visible = audience.visible_to(live_model, user)
-    if audience_key == audience.ANONYMOUS:
-        if live_model.requires_auth or audience.PUBLIC not in visible:
-            return {"id": user.pk}
-        audience_key = audience.PUBLIC
-    elif audience_key not in visible and audience.PUBLIC not in visible:
-        return {"id": user.pk}
-    return frames.serialize_for(live_model, user, audience_key)
-
-
-def join_renderings(channel: str, user: Any) -> dict[str, str]:
-    """The ``join`` frame of ``user`` for each audience (the user's own, staff, readers, anonymous)."""
-    keys = [audience.STAFF, audience.owner_audience(user.pk), audience.PUBLIC, audience.ANONYMOUS]
-    renderings = {
-        key: frames.encode({"type": ServerFrame.JOIN, "channel": channel, "data": {"user": _shown_user(user, key)}})
-        for key in keys
-    }
-    public = renderings[audience.PUBLIC]
-    return {key: text for key, text in renderings.items() if key == audience.PUBLIC or text != public}
-
-
-def leave_renderings(channel: str, user_key: str) -> dict[str, str]:
-    user_id: int | str = int(user_key) if user_key.isdigit() else user_key
-    frame = {"type": ServerFrame.LEAVE, "channel": channel, "data": {"user": {"id": user_id}}}
-    return {audience.PUBLIC: frames.encode(frame)}
-
-
-def _users_by_key(user_keys: Iterable[str]) -> dict[str, Any]:
-    users = get_user_model()._default_manager.filter(pk__in=list(user_keys))
-    return {str(user.pk): user for user in users}
-
-
-def presence_frame(channel: str, state: ChannelPresenceState, audience_key: str) -> dict:
-    """The ``presence`` frame: at most REALTIME["PRESENCE_MAX_LISTED_USERS"] users, and how many there are."""
-    listed_keys = state.users[: realtime_setting("PRESENCE_MAX_LISTED_USERS")]
-    users = _users_by_key(listed_keys)
-    return {
-        "type": ServerFrame.PRESENCE,
-        "channel": channel,
-        "data": {
-            "users": [_shown_user(users[key], audience_key) for key in listed_keys if key in users],
-            "user_count": len(state.users),
-            "anonymous": state.anonymous,
-        },
-    }
-
-
-def _join_change(channel: str, user_key: str) -> PresenceChange | None:
-    user = _users_by_key([user_key]).get(user_key)
-    return PresenceChange(channel, join_renderings(channel, user)) if user is not None else None
 
 
 # --- One process's sockets, by user -----------------------------------------------------
@@ -152,6 +84,11 @@ class LoopPresence:
         self.lingering: dict[tuple[str, str], asyncio.TimerHandle] = {}  # (channel, user) -> its release
         self.anonymous_pending: set[str] = set()
         self.operations: asyncio.Queue[_Operation] = asyncio.Queue()
+        # After a store failure (Redis down or frozen), skip it for a while: the next
+        # refresh after it returns repairs every hold, release and count skipped.
+        self.circuit = Circuit("Presence in Redis")
+        # Holds and releases whose outcome is unknown, settled by the next refresh.
+        self.unsettled: dict[tuple[str, str], str] = {}
         self.tasks = [loop.create_task(self._work())]
         if not isinstance(self.store, InMemoryPresenceStore):
             self.tasks.append(loop.create_task(self._refresh_forever()))
@@ -194,7 +131,10 @@ class LoopPresence:
         """Who is on ``channel`` now, after what this process has told the store so far."""
         answer: asyncio.Future[ChannelPresenceState] = self.loop.create_future()
         self.operations.put_nowait(_Operation("state", channel, answer=answer))
-        return await answer
+        try:
+            return await asyncio.wait_for(asyncio.shield(answer), STATE_WAIT_SECS)
+        except TimeoutError:  # the store hangs (a frozen Redis): answer without it
+            return self._local_state(channel)
 
     # In order, in the one task -----------------------------------------------------------
 
@@ -211,13 +151,27 @@ class LoopPresence:
     async def _work(self) -> None:
         while True:
             operation = await self.operations.get()
+            done = False
             try:
-                await getattr(self, f"_do_{operation.kind}")(operation)
+                # A reader's question is worth trying even while the circuit is open
+                # (the reader waits STATE_WAIT_SECS at most); its success closes it.
+                if self.circuit.closed() or operation.kind == "state":
+                    await getattr(self, f"_do_{operation.kind}")(operation)
+                    done = True
+                    self.circuit.succeeded()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                logger.warning("Presence %s on %r failed: %s", operation.kind, operation.channel, error)
+                self.circuit.failed(error)
+            finally:
+                if not done and operation.kind in ("hold", "release"):
+                    # Skipped, or failed: maybe before the store ran it, maybe after
+                    # (a timed-out script still runs once Redis thaws, its answer lost).
+                    self.unsettled[(operation.channel, operation.user)] = operation.kind
+                if operation.kind == "anonymous":
+                    self.anonymous_pending.discard(operation.channel)
                 if operation.answer is not None and not operation.answer.done():
+                    # The store could not answer: what this process alone knows.
                     operation.answer.set_result(self._local_state(operation.channel))
 
     async def _do_hold(self, operation: _Operation) -> None:
@@ -231,7 +185,7 @@ class LoopPresence:
             await self._announce(PresenceChange(operation.channel, leave_renderings(operation.channel, operation.user)))
 
     async def _do_anonymous(self, operation: _Operation) -> None:
-        self.anonymous_pending.discard(operation.channel)
+        self.anonymous_pending.discard(operation.channel)  # a change from here on asks again
         await self.store.hold(self.process, operation.channel, [], self.anonymous[operation.channel])
 
     async def _do_state(self, operation: _Operation) -> None:
@@ -243,14 +197,32 @@ class LoopPresence:
     async def _do_refresh(self, operation: _Operation) -> None:
         """Refresh every member this process holds, and sweep out those of processes gone silent."""
         channels = set(self.sockets_by_user) | set(self.anonymous) | {channel for channel, _ in self.lingering}
+        announced: set[tuple[str, str]] = set()
         for channel in sorted(channels):
             held = [*self.sockets_by_user.get(channel, {}), *(user for ch, user in self.lingering if ch == channel)]
             joined = await self.store.hold(self.process, channel, held, self.anonymous[channel])
             await self._announce_joins(channel, joined)
+            announced.update((channel, user) for user in joined)
             await self._sweep(channel)
             if not held and not self.anonymous[channel]:
                 self.sockets_by_user.pop(channel, None)
                 self.anonymous.pop(channel, None)
+        await self._settle(announced)
+
+    async def _settle(self, announced: set[tuple[str, str]]) -> None:
+        """
+        Announce what a failed hold or release may have left unsaid, now that the store
+        answers: a join may then come twice, but is never lost; likewise a leave.
+        """
+        for (channel, user), kind in list(self.unsettled.items()):
+            held_here = bool(self._sockets_of(channel, user)) or (channel, user) in self.lingering
+            if kind == "hold" and held_here and (channel, user) not in announced:
+                await self._announce_joins(channel, [user])
+            elif kind == "release" and not held_here:
+                left = await self.store.release(self.process, channel, user)
+                if left or not await self.store.is_present(channel, user):
+                    await self._announce(PresenceChange(channel, leave_renderings(channel, user)))
+            del self.unsettled[(channel, user)]
 
     async def _sweep(self, channel: str) -> None:
         for user in await self.store.sweep(channel):
@@ -258,7 +230,7 @@ class LoopPresence:
 
     async def _announce_joins(self, channel: str, users: list[str]) -> None:
         for user in users:
-            change = await database_sync_to_async(_join_change)(channel, user)
+            change = await database_sync_to_async(join_change)(channel, user)
             if change is not None:
                 await self._announce(change)
 

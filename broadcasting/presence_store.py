@@ -114,6 +114,9 @@ class PresenceStore(Protocol):
     async def sweep(self, channel: str) -> list[str]:
         """Take out the members of processes gone silent; returns the users who left with them."""
 
+    async def is_present(self, channel: str, user: str) -> bool:
+        """Whether any process holds ``user`` on ``channel``."""
+
     async def state(self, channel: str) -> ChannelPresenceState: ...
 
 
@@ -149,6 +152,9 @@ class InMemoryPresenceStore:
 
     async def sweep(self, channel: str) -> list[str]:
         return []  # no other process can die under this one
+
+    async def is_present(self, channel: str, user: str) -> bool:
+        return bool(self._holders.get(channel, {}).get(user))
 
     async def state(self, channel: str) -> ChannelPresenceState:
         return ChannelPresenceState(
@@ -206,6 +212,9 @@ class RedisPresenceStore:
 
     async def sweep(self, channel: str) -> list[str]:
         return list(await self._script(SWEEP_SCRIPT)(keys=self.keys(channel)))
+
+    async def is_present(self, channel: str, user: str) -> bool:
+        return bool(await self._redis().hexists(self.keys(channel)[1], user))
 
     async def state(self, channel: str) -> ChannelPresenceState:
         _, users_key, anonymous_key = self.keys(channel)

@@ -67,7 +67,7 @@ class Socket:
             while True:
                 await asyncio.wait_for(self.connection.recv(), timeout)
         except websockets.ConnectionClosed as closed:
-            return closed.rcvd.code if closed.rcvd else closed.code
+            return closed.rcvd.code if closed.rcvd else 1006  # no close frame: closed abnormally
 
     async def close(self) -> None:
         await self.connection.close()

@@ -127,10 +127,11 @@ async def test_a_frozen_redis_never_makes_a_writer_wait(live_stack, own_redis):
         )
         bulk_secs = float(bulk_output.split("bulk_secs")[-1].split()[0])
         # The process still answers its sockets: ping at once, stats (Redis-backed) within its timeout.
-        for frame_type, answer_within_secs in (("ping", 1.0), ("get_stats", 3.0)):
+        answers = {"ping": "pong", "get_stats": "stats", "get_presence": "presence"}
+        for frame_type, answer_within_secs in (("ping", 1.0), ("get_stats", 3.0), ("get_presence", 3.5)):
             await watcher.send({"type": frame_type})
             answered_by = loop.time() + answer_within_secs
-            while (await watcher.recv(timeout=max(0.01, answered_by - loop.time())))["type"] not in ("pong", "stats"):
+            while (await watcher.recv(timeout=max(0.01, answered_by - loop.time())))["type"] != answers[frame_type]:
                 pass
         await asyncio.sleep(max(0.0, FREEZE_SECS - (loop.time() - frozen_at)))
         redis_server.thaw()

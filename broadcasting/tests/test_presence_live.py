@@ -42,13 +42,13 @@ async def open_on(server, token: str | None = None) -> Socket:
 
 
 async def next_of(socket: Socket, frame_type: str, timeout: float = 5.0) -> dict:
-    """The next frame of ``frame_type``, passing over presence frames of other kinds."""
+    """The next frame of ``frame_type``, passing over presence frames of other kinds and syncs."""
     deadline = time.monotonic() + timeout
     while True:
         frame = await socket.recv(timeout=max(0.1, deadline - time.monotonic()))
         if frame["type"] == frame_type:
             return frame
-        assert frame["type"] in {"join", "leave", "presence"}, frame
+        assert frame["type"] in {"join", "leave", "presence", "sync"}, frame
 
 
 async def presence_of(socket: Socket) -> dict:
@@ -136,3 +136,35 @@ async def test_the_users_of_a_killed_process_leave_within_its_ttl(two_processes)
     await watcher.close()
     await bob_on_both[0].close()
     assert await alice_on_b.closed_with() == 1006  # her process died under her
+
+
+async def test_a_frozen_redis_leaves_presence_answering_and_the_next_refresh_repairs_it(live_stack, own_redis):
+    redis_server = own_redis()
+    stack = live_stack(redis_url=redis_server.url, REALTIME_PRESENCE_REFRESH_SECS="1")
+    token = stack.create_user("alice@example.com")
+    server_a, server_b = stack.start_server(), stack.start_server()
+    watcher = await open_on(server_a)
+    assert (await presence_of(watcher))["users"] == []
+    # B already serves the channel (a channel's first socket in a process joins its group on Redis).
+    bystander = await open_on(server_b)
+    loop = asyncio.get_running_loop()
+
+    redis_server.freeze()
+    try:
+        alice = await open_on(server_b, token)  # her hold cannot reach Redis
+        asked_at = loop.time()
+        await watcher.send({"type": "get_presence"})
+        answer = await next_of(watcher, "presence", timeout=5)
+        assert loop.time() - asked_at < 4.0  # from this process alone, within STATE_WAIT_SECS
+        assert answer["data"]["users"] == []
+        await watcher.send({"type": "ping"})
+        await next_of(watcher, "pong", timeout=1.5)
+    finally:
+        redis_server.thaw()
+    # Back: B's next refresh holds her again, which makes her join.
+    join = await next_of(watcher, "join", timeout=20)
+    assert "email" not in join["data"]["user"]
+    assert [user["id"] for user in (await presence_of(watcher))["users"]] == [join["data"]["user"]["id"]]
+    await alice.close()
+    await bystander.close()
+    await watcher.close()

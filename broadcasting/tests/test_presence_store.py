@@ -42,7 +42,9 @@ async def test_a_user_joins_with_the_first_process_and_leaves_with_the_last(stor
     assert (await store.state("posts")).users == ["1", "2"]
     assert await store.release("a", "posts", "1") is False  # b still holds them
     assert await store.release("a", "posts", "1") is False  # twice: still nothing
+    assert await store.is_present("posts", "1") is True
     assert await store.release("b", "posts", "1") is True
+    assert await store.is_present("posts", "1") is False
     assert (await store.state("posts")).users == ["2"]
     assert (await store.state("users")).users == []
 
