@@ -71,8 +71,9 @@ async def churn(server, tokens: list[str], per_sec: float, stop: asyncio.Event, 
 
 
 async def run(mode: str, args, work_dir: Path, redis_url: str) -> dict:
+    work_dir = Path(tempfile.mkdtemp(prefix=f"presence-{mode}-", dir=work_dir))
     env = base_env(
-        DATABASE_URL=f"sqlite:///{work_dir / f'presence-{mode}.sqlite3'}",
+        DATABASE_URL=f"sqlite:///{work_dir / 'db.sqlite3'}",
         DJANGO_LOG_LEVEL="WARNING",
         DJANGO_SECRET_KEY="bench-secret-key-" + "x" * 40,
         REDIS_URL=redis_url,
