@@ -23,9 +23,11 @@ out members nobody refreshed, announcing their leaves.
 
 All store traffic of a process goes through one task, in order, so a hold, a release
 and a ``get_presence`` of the same socket are never reordered, and no socket or event
-waits on the store: delivery does not go through here at all. A Redis outage delays
-joins and leaves (the next refresh repairs them) and makes ``get_presence`` answer
-from this process alone.
+waits on the store: delivery does not go through here at all. A Redis outage (down
+or frozen) opens a circuit: holds and releases are skipped, ``get_presence`` answers
+from this process alone within STATE_WAIT_SECS, and once Redis answers again the next
+refresh holds every user again and settles what a lost answer may have left unsaid
+(a join may then come twice, never not at all; likewise a leave).
 """
 
 import asyncio
@@ -112,8 +114,9 @@ class LoopPresence:
 
     def departed(self, channel: str, user: str | None) -> None:
         if user is None:
-            self.anonymous[channel] -= 1
-            self._anonymous_changed(channel)
+            if self.anonymous[channel] > 0:
+                self.anonymous[channel] -= 1
+                self._anonymous_changed(channel)
             return
         users = self.sockets_by_user.get(channel)
         if users is None or users[user] <= 0:

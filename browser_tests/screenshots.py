@@ -1,6 +1,7 @@
 """
 Refresh docs/screenshot.png (1280 px) and docs/screenshot-phone.png (390 px): the test
-page signed in as staff, after a few posts, a user and an edit, in Debian's chromium.
+page signed in as staff, after a few posts, a user and an edit, with another user on
+the page too (presence), in Debian's chromium.
 
     make screenshots
 """
@@ -39,11 +40,21 @@ def shoot(base_url: str, token: str) -> None:
     api = httpx.Client(base_url=base_url, headers={"Authorization": f"Token {token}"})
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        # Grace has the page open too, so "here:" under each channel names someone else.
+        elsewhere = browser.new_context().new_page()
+        elsewhere.goto(f"{base_url}/")  # the page's own sign-in form: the admin's takes staff only
+        elsewhere.fill("[data-testid=sign-in] [name=username]", "grace@example.com")
+        elsewhere.fill("[data-testid=sign-in] [name=password]", PASSWORD)
+        elsewhere.click("[data-testid=sign-in] button")
+        elsewhere.wait_for_selector("[data-testid=badge-posts][data-status=live]")
         for name, viewport in (("screenshot.png", (1280, 1000)), ("screenshot-phone.png", (390, 844))):
             context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
             page = context.new_page()
             sign_in(page, base_url, "ada@example.com", PASSWORD)
             page.wait_for_selector("[data-testid=badge-users][data-status=live]")
+            page.wait_for_function(
+                "document.querySelector('[data-testid=presence-posts]').textContent.includes('grace')"
+            )
             titles = ["Release notes for 2.0", "Edited in the admin · Deploying behind nginx", "A draft"]
             created = [
                 api.post("/api/posts/", json={"title": title, "published": title != "A draft"}).json()
