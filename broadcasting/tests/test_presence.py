@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.test import override_settings
 
+from broadcasting.consumers import LiveChannelConsumer
 from posts.models import Post
 
 from .test_consumers import make_user_with_token, open_socket
@@ -208,3 +209,32 @@ async def test_presence_off_refuses_get_presence_and_sends_no_join():
         assert (await watcher.recv("stats"))["data"]["total_connections"] == 2  # counting goes on
         await alice.close()
         await watcher.close()
+
+
+@pytest.mark.parametrize("ending", ["flooded", "deactivated", "crashed"])
+async def test_whatever_ends_a_users_last_socket_they_leave(ending, monkeypatch):
+    alice, alice_token = await sync_to_async(make_user_with_token)("alice@example.com")
+    watcher = await connected("/ws/posts")
+    await presence_of(watcher)
+    realtime = {**settings.REALTIME, "PRESENCE_LINGER_SECS": LINGER_SECS, "SEQ_CHECK_INTERVAL_SECS": 0.1}
+    if ending == "flooded":
+        realtime.update(CLIENT_FRAMES_PER_SEC=0.001, CLIENT_FRAME_BURST=1)
+    with override_settings(REALTIME=realtime):
+        socket = await connected("/ws/posts", alice_token)
+        assert (await next_of(watcher, "join"))["data"]["user"]["id"] == alice.pk
+        if ending == "flooded":
+            for _ in range(5):
+                await socket.send({"type": "ping"})  # closed 4429
+        elif ending == "deactivated":
+            await sync_to_async(type(alice).objects.filter(pk=alice.pk).update)(is_active=False)  # closed 4401
+        else:
+
+            async def crash(self, content):
+                raise RuntimeError("a bug in a handler")
+
+            monkeypatch.setattr(LiveChannelConsumer, "client_ping", crash)
+            await socket.send({"type": "ping"})
+        leave = await next_of(watcher, "leave")
+    assert leave["data"]["user"] == {"id": alice.pk}
+    assert (await presence_of(watcher))["users"] == []
+    await watcher.close()
