@@ -45,6 +45,8 @@ LAYER_RETRY_MAX_SECS = 5.0
 FANOUT_CHUNK_SOCKETS = 500
 # channels-redis forgets group members after a day; rejoin well before that.
 GROUP_REJOIN_SECS = 3600.0
+# Longest a join of a channel's group may take before the check loop retries it.
+GROUP_JOIN_TIMEOUT_SECS = 2.0
 
 
 class LocalSocket(Protocol):
@@ -87,7 +89,8 @@ class ChannelFanout:
 
     async def _join(self) -> bool:
         try:
-            await self.subscription.join()
+            # A frozen Redis would hold the channel's first socket here: give up soon.
+            await asyncio.wait_for(self.subscription.join(), GROUP_JOIN_TIMEOUT_SECS)
         except Exception as error:
             # The check loop keeps sockets fed from the history meanwhile, and rejoins.
             logger.warning("Could not join the group of %r: %s", self.channel, error)

@@ -153,3 +153,34 @@ async def test_a_frozen_redis_never_makes_a_writer_wait(live_stack, own_redis):
         assert client.objects == truth
         assert client.applied_seqs == sorted(set(client.applied_seqs))
         assert client.last_seq == final_seq
+
+
+async def test_a_channels_first_socket_in_a_process_opens_while_redis_is_frozen(live_stack, own_redis):
+    """
+    Joining a channel's group waits on Redis; frozen, the first socket of a channel in a
+    process still gets its connection frame within the group join's timeout, and its
+    events, from the history until the group is joined again.
+    """
+    redis_server = own_redis()
+    stack = live_stack(redis_url=redis_server.url)
+    token = stack.create_user("staff@example.com", staff=True)
+    server = stack.start_server()
+    loop = asyncio.get_running_loop()
+    redis_server.freeze()
+    try:
+        opened_at = loop.time()
+        socket = await Socket.open(f"{server.ws_url}/ws/posts")
+        connection = await socket.connected()
+        assert loop.time() - opened_at < 4.0
+    finally:
+        redis_server.thaw()
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as api:
+        response = await api.post(
+            "/api/posts/",
+            json={"title": "after the thaw", "published": True},
+            headers={"Authorization": f"Token {token}"},
+        )
+        assert response.status_code == 201
+    created = await socket.recv("created", timeout=DEAF_LIMIT_SECS)
+    assert (created["seq"], created["data"]["title"]) == (connection["seq"] + 1, "after the thaw")
+    await socket.close()
