@@ -74,14 +74,15 @@ class PresenceChange:
     """
 
     channel: str
+    kind: str  # "join" or "leave": the type of its frames
     renderings: Mapping[str, str]
 
     def rendering_for(self, audiences: tuple[str, ...]) -> str | None:
         return audience.pick_rendering(self.renderings, audiences)
 
     def to_message(self, message_type: str) -> dict[str, Any]:
-        return {"type": message_type, "channel": self.channel, "renderings": dict(self.renderings)}
+        return {"type": message_type, "channel": self.channel, "kind": self.kind, "renderings": dict(self.renderings)}
 
     @classmethod
     def from_message(cls, message: Mapping[str, Any]) -> "PresenceChange":
-        return cls(message["channel"], message["renderings"])
+        return cls(message["channel"], message["kind"], message["renderings"])

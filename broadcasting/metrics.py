@@ -23,6 +23,14 @@ gap_repairs = Counter(
     "realtime_gap_repairs_total", "Times a socket filled missed events from the history.", ["channel"]
 )
 resets_sent = Counter("realtime_resets_total", "reset frames sent (replay impossible).", ["channel"])
+presence_users = Gauge(
+    "realtime_presence_users",
+    "Signed-in users with at least one socket on the channel in this process (each once).",
+    ["channel"],
+)
+presence_changes = Counter(
+    "realtime_presence_changes_total", "join and leave frames this process announced.", ["channel", "change"]
+)
 slow_consumers = Counter(
     "realtime_slow_consumers_total", "Sockets closed with 4408 for not reading fast enough.", ["channel"]
 )

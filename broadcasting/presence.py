@@ -40,11 +40,11 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from . import transport
+from . import metrics, transport
 from .circuit import Circuit
 from .conf import realtime_setting
 from .events import PresenceChange
-from .presence_frames import join_change, leave_renderings, presence_frame
+from .presence_frames import join_change, leave_change, presence_frame
 from .presence_store import (
     KEEP_ANONYMOUS_COUNT,
     ChannelPresenceState,
@@ -106,6 +106,7 @@ class LoopPresence:
         users[user] += 1
         if users[user] > 1:
             return
+        metrics.presence_users.labels(channel).inc()
         release = self.lingering.pop((channel, user), None)
         if release is not None:
             release.cancel()  # back within the linger: still held, no join
@@ -123,6 +124,7 @@ class LoopPresence:
             return
         users[user] -= 1
         if users[user] == 0:
+            metrics.presence_users.labels(channel).dec()
             del users[user]
             if not users:
                 del self.sockets_by_user[channel]
@@ -185,7 +187,7 @@ class LoopPresence:
         if self._sockets_of(operation.channel, operation.user):
             return  # came back after the linger, before this ran: still held
         if await self.store.release(self.process, operation.channel, operation.user):
-            await self._announce(PresenceChange(operation.channel, leave_renderings(operation.channel, operation.user)))
+            await self._announce(leave_change(operation.channel, operation.user))
 
     async def _do_anonymous(self, operation: _Operation) -> None:
         self.anonymous_pending.discard(operation.channel)  # a change from here on asks again
@@ -224,12 +226,12 @@ class LoopPresence:
             elif kind == "release" and not held_here:
                 left = await self.store.release(self.process, channel, user)
                 if left or not await self.store.is_present(channel, user):
-                    await self._announce(PresenceChange(channel, leave_renderings(channel, user)))
+                    await self._announce(leave_change(channel, user))
             del self.unsettled[(channel, user)]
 
     async def _sweep(self, channel: str) -> None:
         for user in await self.store.sweep(channel):
-            await self._announce(PresenceChange(channel, leave_renderings(channel, user)))
+            await self._announce(leave_change(channel, user))
 
     async def _announce_joins(self, channel: str, users: list[str]) -> None:
         for user in users:
@@ -239,6 +241,7 @@ class LoopPresence:
 
     async def _announce(self, change: PresenceChange) -> None:
         await asyncio.wait_for(transport.send_presence_change(change), realtime_setting("PUBLISH_TIMEOUT_SECS"))
+        metrics.presence_changes.labels(change.channel, change.kind).inc()
 
     async def _refresh_forever(self) -> None:
         while True:

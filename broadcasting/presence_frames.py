@@ -65,15 +65,17 @@ def join_change(channel: str, user_key: str) -> PresenceChange | None:
     }
     public = renderings[audience.PUBLIC]
     return PresenceChange(
-        channel, {key: text for key, text in renderings.items() if key == audience.PUBLIC or text != public}
+        channel,
+        ServerFrame.JOIN,
+        {key: text for key, text in renderings.items() if key == audience.PUBLIC or text != public},
     )
 
 
-def leave_renderings(channel: str, user_key: str) -> dict[str, str]:
+def leave_change(channel: str, user_key: str) -> PresenceChange:
     """A ``leave`` names the user by id only: the same for every reader."""
     user_id: int | str = int(user_key) if user_key.isdigit() else user_key
     frame = {"type": ServerFrame.LEAVE, "channel": channel, "data": {"user": {"id": user_id}}}
-    return {audience.PUBLIC: frames.encode(frame)}
+    return PresenceChange(channel, ServerFrame.LEAVE, {audience.PUBLIC: frames.encode(frame)})
 
 
 def users_by_key(user_keys: Iterable[str]) -> dict[str, Any]:

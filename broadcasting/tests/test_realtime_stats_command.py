@@ -14,7 +14,10 @@ async def test_realtime_stats_shows_seqs_history_sockets_per_process_and_the_lay
     stack = live_stack(use_redis=True)
     token = stack.create_user("staff@example.com", staff=True)
     server = stack.start_server()
-    sockets = [await Socket.open(f"{server.ws_url}/ws/posts") for _ in range(2)]
+    sockets = [
+        await Socket.open(f"{server.ws_url}/ws/posts", token=token),
+        await Socket.open(f"{server.ws_url}/ws/posts"),
+    ]
     for socket in sockets:
         await socket.connected()
     headers = {"Authorization": f"Token {token}"}
@@ -32,7 +35,9 @@ async def test_realtime_stats_shows_seqs_history_sockets_per_process_and_the_lay
     assert stats["channels"]["posts"]["history_events"] == 3 and stats["channels"]["posts"]["oldest_seq"] == 1
     assert [counts.get("posts") for counts in stats["sockets_per_process"].values()] == [2]
     assert stats["channel_layer"] == "ok"
+    assert stats["presence"]["posts"] == {"users": 1, "anonymous": 1}
     text = stack.manage("realtime_stats")
     assert "posts" in text and "1 live server process(es)" in text and "channel layer: ok" in text
+    assert "posts 1 user(s) + 1 anonymous" in text
     for socket in sockets:
         await socket.close()

@@ -5,7 +5,8 @@ For each registered channel: its last seq, its history epoch, how many events th
 history holds and the oldest it keeps (a client resuming from before it gets reset). Then the sockets of
 every live server process per channel (read from Redis, where each process mirrors its
 counts; without REDIS_URL only a server process knows its own sockets: ask its
-/ws/stats), and whether the channel layer answers a round trip. ``--json`` prints the
+/ws/stats), who is present per channel (signed-in users and anonymous sockets, from
+Redis too), and whether the channel layer answers a round trip. ``--json`` prints the
 same as one JSON object.
 """
 
@@ -18,6 +19,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import Count, Min
 
 from broadcasting.models import ChannelEvent
+from broadcasting.presence_store import RedisPresenceStore, store_from_settings
 from broadcasting.registry import live_models
 from broadcasting.sequence import channel_position
 from broadcasting.socket_counts import socket_counts
@@ -50,6 +52,12 @@ class Command(BaseCommand):
             self.stdout.write(f"sockets: {len(processes)} live server process(es)")
             for process_id, counts in processes.items():
                 self.stdout.write(f"  {process_id}: {json.dumps(counts, sort_keys=True)}")
+        presence = stats["presence"]
+        if presence is not None:
+            here = [
+                f"{channel} {row['users']} user(s) + {row['anonymous']} anonymous" for channel, row in presence.items()
+            ]
+            self.stdout.write("presence: " + ", ".join(here))
         self.stdout.write(f"channel layer: {stats['channel_layer']}")
 
     def _channels(self) -> dict:
@@ -81,5 +89,18 @@ class Command(BaseCommand):
             layer = f"failed: {type(error).__name__}: {error}"
         return {
             "sockets_per_process": processes,
+            "presence": await self._presence(),
             "channel_layer": layer,
         }
+
+    async def _presence(self) -> dict | None:
+        """Users present and anonymous sockets per channel, across processes (Redis only)."""
+        store = store_from_settings()
+        if not isinstance(store, RedisPresenceStore):
+            return None
+        try:
+            states = {channel: await store.state(channel) for channel in live_models.channels()}
+        except Exception as error:
+            self.stderr.write(f"presence: Redis failed: {error}")
+            return None
+        return {channel: {"users": len(state.users), "anonymous": state.anonymous} for channel, state in states.items()}
