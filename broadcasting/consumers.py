@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import QueryDict
 
@@ -114,9 +115,22 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     close_code: int | None = None
 
     async def __call__(self, scope, receive, send) -> None:
-        """Run the consumer; whatever ends it, it leaves the fanout and stops writing."""
+        """
+        Run the consumer; whatever ends it, it leaves the fanout and stops writing.
+
+        Channels' AsyncConsumer.__call__ for a consumer with no channel layer of its
+        own (the process fanout subscribes once for every socket), less one thing: it
+        awaits the server's frames here instead of in a task per socket
+        (await_many_dispatch), which an idle socket would hold for its whole life.
+        """
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
         try:
-            await super().__call__(scope, receive, send)
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
         finally:
             self._leave_fanout()
             self._release_limits()
