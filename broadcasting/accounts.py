@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework.authtoken.models import Token
 
-# Set by socket_auth.TokenAuthMiddleware: the key of the token a socket authenticated with.
+# Set by socket_auth.SocketAuthMiddleware: the key of the token a socket authenticated with.
 TOKEN_KEY_SCOPE_KEY = "realtime_token_key"
 
 

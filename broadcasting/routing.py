@@ -5,7 +5,6 @@ A socket path with no route gets the same refusal as an unknown channel (an
 ``unknown_channel`` error frame, close 4404), never an HTTP 500.
 """
 
-from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from django.urls import re_path
 
@@ -13,7 +12,7 @@ from .consumers import LiveChannelConsumer, NoRouteConsumer
 from .multiplex import MultiplexConsumer
 from .origins import AllowedOriginsOnly
 from .outbox import RecordServerSend
-from .socket_auth import TokenAuthMiddleware
+from .socket_auth import SocketAuthMiddleware
 
 websocket_urlpatterns = [
     re_path(r"^ws/?$", MultiplexConsumer.as_asgi()),
@@ -22,6 +21,4 @@ websocket_urlpatterns = [
     re_path(r"", NoRouteConsumer.as_asgi()),
 ]
 
-websocket_application = RecordServerSend(
-    AllowedOriginsOnly(AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))))
-)
+websocket_application = RecordServerSend(AllowedOriginsOnly(SocketAuthMiddleware(URLRouter(websocket_urlpatterns))))
