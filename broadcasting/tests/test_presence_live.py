@@ -6,6 +6,7 @@ leave within its TTL.
 """
 
 import asyncio
+import json
 import signal
 import time
 
@@ -168,3 +169,22 @@ async def test_a_frozen_redis_leaves_presence_answering_and_the_next_refresh_rep
     await alice.close()
     await bystander.close()
     await watcher.close()
+
+
+async def test_on_make_serve_with_two_workers_each_user_is_listed_once(live_stack):
+    stack = live_stack(use_redis=True)
+    tokens = [stack.create_user(f"user{n}@example.com") for n in range(3)]
+    server = stack.start_server(kind="serve", workers=2)
+    sockets = [await open_on(server, token) for token in tokens for _ in range(3)]  # 3 tabs each
+    sockets += [await open_on(server), await open_on(server)]
+    await asyncio.sleep(0.5)
+    # SO_REUSEPORT spreads the 11 sockets over both workers (all on one: 1 run in 1,000).
+    per_worker = json.loads(stack.manage("realtime_stats", "--json"))["sockets_per_process"]
+    assert sorted(counts["posts"] > 0 for counts in per_worker.values()) == [True, True], per_worker
+    as_user0, as_anonymous = await presence_of(sockets[0]), await presence_of(sockets[-1])
+    for state in (as_user0, as_anonymous):
+        assert (state["user_count"], state["anonymous"]) == (3, 2)
+    assert [user["name"] for user in as_user0["users"]] == ["user0", "user1", "user2"]
+    assert [set(user) for user in as_anonymous["users"]] == [{"id"}] * 3
+    for socket in sockets:
+        await socket.close()
