@@ -94,6 +94,42 @@ async function loadUnlessPlaced(holder) {
 }
 
 /**
+ * Apply one `reset`, `sync` or seq-carrying frame of a channel to `holder` (a
+ * LiveChannel or a Subscription), keeping its lastSeq exact. `resume()` is how the
+ * holder starts over from lastSeq: after a loss, or after a `reset` when it has a
+ * `load` to refetch with (lastSeq is then cleared, so the snapshot is loaded first).
+ */
+function applyChannelFrame(holder, frame, resume) {
+  switch (frame.type) {
+    case "reset":
+      if (holder.load) {
+        holder.lastSeq = null; // reload, then resume from the fresh snapshot
+        resume("reset");
+      } else {
+        holder.lastSeq = frame.seq;
+        holder.epoch = frame.epoch ?? holder.epoch;
+        holder.onEvent(frame);
+      }
+      return;
+    case "sync":
+      // Everything up to this seq that is for us has been sent: a skipped event, an
+      // idle heartbeat, or (filtered sockets) the stretch skipped before the next frame.
+      if (frame.seq > holder.lastSeq) holder.lastSeq = frame.seq;
+      return;
+    default:
+      break;
+  }
+  if (typeof frame.seq !== "number") return;
+  if (frame.seq <= holder.lastSeq) return; // a duplicate: already applied
+  if (frame.seq > holder.lastSeq + 1) {
+    resume("gap"); // a loss: resume from the last applied seq
+    return;
+  }
+  holder.lastSeq = frame.seq;
+  holder.delivery.deliver(frame);
+}
+
+/**
  * Hands events to `owner.onEvent` in seq order: at once, or, behind an event too large
  * for one frame (`truncated: true`), after that object is fetched over REST
  * (`owner.objectUrl(event)`, with `owner.fetchHeaders`). Gone (404) means deleted since:
@@ -442,25 +478,9 @@ export class LiveChannel extends ReconnectingSocket {
         return;
       case "error":
         return; // the close that follows (if any) says what happens next
-      case "reset":
-        this.#reset(frame);
-        return;
-      case "sync":
-        // Everything up to this seq that is for us has been sent: a skipped event, an
-        // idle heartbeat, or (filtered sockets) the stretch skipped before the next frame.
-        if (frame.seq > this.lastSeq) this.lastSeq = frame.seq;
-        return;
       default:
-        break;
+        applyChannelFrame(this, frame, (reason) => this.#resume(reason));
     }
-    if (typeof frame.seq !== "number") return;
-    if (frame.seq <= this.lastSeq) return; // a duplicate: already applied
-    if (frame.seq > this.lastSeq + 1) {
-      this.#resume("gap"); // a loss: resume from the last applied seq
-      return;
-    }
-    this.lastSeq = frame.seq;
-    this.delivery.deliver(frame);
   }
 
   _dropped(detail, permanent) {
@@ -470,17 +490,6 @@ export class LiveChannel extends ReconnectingSocket {
   close() {
     super.close();
     this.presence?.stop();
-  }
-
-  #reset(frame) {
-    if (this.load) {
-      this.lastSeq = null; // reload, then resume from the fresh snapshot
-      this.#resume("reset");
-    } else {
-      this.lastSeq = frame.seq;
-      this.epoch = frame.epoch ?? this.epoch;
-      this.onEvent(frame);
-    }
   }
 
   /** Drop this socket and reconnect at once, resuming from lastSeq. */
@@ -630,29 +639,8 @@ class Subscription {
       default:
         break;
     }
-    if (this.waiting) return;
-    if (frame.type === "reset") {
-      if (this.load) {
-        this.lastSeq = null;
-        this.#resubscribe();
-      } else {
-        this.lastSeq = frame.seq;
-        this.epoch = frame.epoch ?? this.epoch;
-        this.onEvent(frame);
-      }
-      return;
-    }
-    if (frame.type === "sync") {
-      if (frame.seq > this.lastSeq) this.lastSeq = frame.seq;
-      return;
-    }
-    if (typeof frame.seq !== "number" || frame.seq <= this.lastSeq) return;
-    if (frame.seq > this.lastSeq + 1) {
-      this.#resubscribe(); // a loss: this subscription alone resumes from its last seq
-      return;
-    }
-    this.lastSeq = frame.seq;
-    this.delivery.deliver(frame);
+    // Frames of this channel before our `subscribed` belong to an older subscription.
+    if (!this.waiting) applyChannelFrame(this, frame, () => this.#resubscribe());
   }
 
   #resubscribe() {
