@@ -44,9 +44,8 @@ import websockets
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
+from bench.clients import cpu_secs, open_sockets, resident_kib  # noqa: E402
 from testing.live_server import base_env, free_port  # noqa: E402
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -102,19 +101,10 @@ class Target:
         return pids
 
     def cpu_secs(self) -> float:
-        total = 0
-        for pid in self.pids():
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        return total / CLOCK_TICKS
+        return sum(cpu_secs(pid) for pid in self.pids())
 
     def rss_kib(self) -> int:
-        total = 0
-        for pid in self.pids():
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        return total
+        return sum(resident_kib(pid) for pid in self.pids())
 
     def sockets_per_worker(self) -> list[int]:
         """Established connections on the port, per server process (ss)."""
@@ -189,21 +179,11 @@ class Run:
     post_secs: list[float] = field(default_factory=list)
 
 
-async def open_sockets(target: Target, count: int) -> list:
+async def open_target_sockets(target: Target, count: int) -> list:
+    """``count`` sockets on the target's /ws/users, signed in with its token."""
     headers = {"Authorization": f"Token {target.token}"} if target.token else {}
     url = f"ws://127.0.0.1:{target.port}/ws/users"
-    sockets = []
-    for start in range(0, count, 100):
-        batch = await asyncio.gather(
-            *(
-                websockets.connect(url, additional_headers=headers, open_timeout=60, max_queue=None, ping_interval=None)
-                for _ in range(min(100, count - start))
-            )
-        )
-        sockets.extend(batch)
-    for socket in sockets:
-        await socket.recv()  # the connection frame
-    return sockets
+    return await open_sockets([url] * count, [headers] * count, ping_interval=None)
 
 
 async def read_events(socket, run: Run, index_of: dict[str, int]) -> None:
@@ -278,7 +258,7 @@ async def in_writer_process(function, *args):
 
 async def measure(target: Target, sockets_count: int, writes: int, profile_dir: Path | None = None) -> dict:
     rss_before = target.rss_kib()
-    sockets = await open_sockets(target, sockets_count)
+    sockets = await open_target_sockets(target, sockets_count)
     await asyncio.sleep(1.0)
     rss_idle = target.rss_kib()
     spread = target.sockets_per_worker()

@@ -25,30 +25,11 @@ import time
 from pathlib import Path
 
 import httpx
-import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.clients import open_sockets, resident_kib
 from testing.live_server import LiveStack, base_env
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-async def open_sockets(url: str, count: int) -> list:
-    sockets = []
-    for start in range(0, count, 100):
-        batch = await asyncio.gather(
-            *(websockets.connect(url, open_timeout=30, max_queue=None) for _ in range(min(100, count - start)))
-        )
-        sockets.extend(batch)
-    for socket in sockets:
-        json.loads(await socket.recv())  # the connection frame
-    return sockets
 
 
 async def wait_for_seq(socket, seq: int, started: float) -> float:
@@ -69,10 +50,10 @@ async def run(sockets_count: int, events: int, redis_url: str | None, work_dir: 
     token = stack.create_user(f"bench{time.time_ns()}@example.com", staff=True)
     server = stack.start_server()
     try:
-        rss_before = rss_kib(server.process.pid)
-        sockets = await open_sockets(f"{server.ws_url}/ws/posts", sockets_count)
+        rss_before = resident_kib(server.process.pid)
+        sockets = await open_sockets([f"{server.ws_url}/ws/posts"] * sockets_count)
         await asyncio.sleep(1)
-        rss_after = rss_kib(server.process.pid)
+        rss_after = resident_kib(server.process.pid)
         rest_ms, median_ms, last_ms = [], [], []
         async with httpx.AsyncClient(base_url=server.http_url, timeout=60) as api:
             for n in range(events):

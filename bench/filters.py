@@ -18,7 +18,6 @@ Run:  .venv/bin/python bench/filters.py --sockets 1000 --filters 50 --events 50
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -26,26 +25,11 @@ import time
 from pathlib import Path
 
 import httpx
-import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.clients import cpu_secs, open_sockets, post_and_read_seq, read_until
 from testing.live_server import LiveStack, base_env
-
-
-def cpu_secs(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def read_until(socket, seq: int, counts: list[int]) -> None:
-    """Read frames until the event (or sync) at ``seq``; count the bytes."""
-    while True:
-        raw = await socket.recv()
-        counts[0] += len(raw)
-        counts[1] += 1
-        if json.loads(raw).get("seq") == seq:
-            return
 
 
 async def run(mode: str, sockets_count: int, filters: int, events: int, work_dir: Path) -> dict:
@@ -74,13 +58,7 @@ async def run(mode: str, sockets_count: int, filters: int, events: int, work_dir
             f"{server.ws_url}/ws/posts" + (f"?author={ids[n % filters]}" if mode == "filtered" else "")
             for n in range(sockets_count)
         ]
-        sockets = []
-        for start in range(0, sockets_count, 100):
-            sockets += await asyncio.gather(
-                *(websockets.connect(url, open_timeout=60, max_queue=None) for url in urls[start : start + 100])
-            )
-        for socket in sockets:
-            await socket.recv()
+        sockets = await open_sockets(urls)
         await asyncio.sleep(1)
         last_ms = []
         counts = [0, 0]  # bytes, frames received by all sockets
@@ -89,14 +67,7 @@ async def run(mode: str, sockets_count: int, filters: int, events: int, work_dir
             for n in range(events):
                 author = n % filters
                 started = time.perf_counter()
-                response = await api.post(
-                    "/api/posts/",
-                    json={"title": f"bench {n}", "published": True},
-                    headers={"Authorization": f"Token {tokens[author]}"},
-                )
-                assert response.status_code == 201, response.text
-                # Writes go one at a time, so the channel's seq right after this one is its seq.
-                seq = int((await api.get("/api/posts/", params={"page_size": 1})).headers["X-Channel-Seq"])
+                seq = await post_and_read_seq(api, tokens[author], n)
                 for_it = [s for index, s in enumerate(sockets) if mode == "unfiltered" or index % filters == author]
                 await asyncio.gather(*(read_until(socket, seq, counts) for socket in for_it))
                 last_ms.append((time.perf_counter() - started) * 1000)

@@ -34,7 +34,7 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.filters import cpu_secs
+from bench.clients import cpu_secs, open_sockets, post_and_read_seq, read_until
 from testing import services
 from testing.live_server import LiveStack, base_env
 
@@ -47,12 +47,6 @@ with no_broadcast():
     users = [User.objects.create_user(f"p{{n}}@example.com", name=f"p{{n}}") for n in range({count})]
     print(json.dumps([Token.objects.create(user=user).key for user in users]))
 """
-
-
-async def read_until_seq(socket, seq: int) -> None:
-    """Read frames (events, syncs, joins, leaves) until the one at ``seq``."""
-    while json.loads(await socket.recv()).get("seq") != seq:
-        pass
 
 
 async def churn(server, tokens: list[str], per_sec: float, stop: asyncio.Event, counts: list[int]) -> None:
@@ -93,21 +87,10 @@ async def run(mode: str, args, work_dir: Path, redis_url: str) -> dict:
     server = stack.start_server(kind="serve")
     try:
         started = time.perf_counter()
-        sockets = []
-        for start in range(0, args.sockets, 100):
-            sockets += await asyncio.gather(
-                *(
-                    websockets.connect(
-                        f"{server.ws_url}/ws/posts",
-                        additional_headers={"Authorization": f"Token {tokens[n % args.users]}"},
-                        open_timeout=60,
-                        max_queue=None,
-                    )
-                    for n in range(start, min(start + 100, args.sockets))
-                )
-            )
-        for socket in sockets:
-            await socket.recv()
+        sockets = await open_sockets(
+            [f"{server.ws_url}/ws/posts"] * args.sockets,
+            [{"Authorization": f"Token {tokens[n % args.users]}"} for n in range(args.sockets)],
+        )
         open_secs = time.perf_counter() - started
         presence_ms = None
         if mode == "watching":
@@ -130,14 +113,8 @@ async def run(mode: str, args, work_dir: Path, redis_url: str) -> dict:
         async with httpx.AsyncClient(base_url=server.http_url, timeout=60) as api:
             for n in range(args.events):
                 started = time.perf_counter()
-                response = await api.post(
-                    "/api/posts/",
-                    json={"title": f"bench {n}", "published": True},
-                    headers={"Authorization": f"Token {writer_token}"},
-                )
-                assert response.status_code == 201, response.text
-                seq = int((await api.get("/api/posts/", params={"page_size": 1})).headers["X-Channel-Seq"])
-                await asyncio.gather(*(read_until_seq(socket, seq) for socket in sockets))
+                seq = await post_and_read_seq(api, writer_token, n)
+                await asyncio.gather(*(read_until(socket, seq) for socket in sockets))
                 last_ms.append((time.perf_counter() - started) * 1000)
                 await asyncio.sleep(0.3)
         cpu_ms_per_event = (cpu_secs(server.process.pid) - cpu_at_start) * 1000 / args.events

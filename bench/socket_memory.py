@@ -69,8 +69,8 @@ def owner(traceback: tracemalloc.Traceback) -> str:
 
 async def measure(count: int) -> None:
     import httpx
-    import websockets
 
+    from bench.clients import open_sockets, resident_kib
     from testing.live_server import LiveStack, base_env, free_port
 
     work = Path(tempfile.mkdtemp(prefix="socket-memory-"))
@@ -97,18 +97,12 @@ async def measure(count: int) -> None:
             except httpx.HTTPError:
                 await asyncio.sleep(0.2)
         url = f"ws://127.0.0.1:{port}/ws/posts"
-        warm = await websockets.connect(url)
-        await warm.recv()
-        await warm.close()
+        for warm in await open_sockets([url]):
+            await warm.close()
         await asyncio.sleep(1)
         snapshot()
         rss_before = resident_kib(server.pid)
-        sockets = []
-        for start in range(0, count, 100):
-            batch = min(100, count - start)
-            sockets += await asyncio.gather(*(websockets.connect(url, max_queue=None) for _ in range(batch)))
-        for socket in sockets:
-            await socket.recv()
+        sockets = await open_sockets([url] * count)
         await asyncio.sleep(2)
         snapshot()
         rss_after = resident_kib(server.pid)

@@ -26,7 +26,7 @@ sys.path.insert(0, str(PROJECT_DIR))
 from bench.delivery import (  # noqa: E402
     Target,
     in_writer_process,
-    open_sockets,
+    open_target_sockets,
     percentile,
     project_target,
     raise_open_files_limit,
@@ -73,7 +73,7 @@ async def drain(socket) -> None:
 
 
 async def measure(target: Target, sockets_count: int, secs: float) -> dict:
-    sockets = await open_sockets(target, sockets_count) if sockets_count else []
+    sockets = await open_target_sockets(target, sockets_count) if sockets_count else []
     readers = [asyncio.create_task(drain(socket)) for socket in sockets]
     headers = {"Authorization": f"Token {target.token}"} if target.token else {}
     path = "/api/users/" if target.project else "/users/"
