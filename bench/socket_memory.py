@@ -31,6 +31,8 @@ def serve(port: int, snapshot_dir: Path) -> None:
     """The worker: SIGUSR1 writes a heap snapshot to snapshot_dir/<n>.snap."""
     import uvicorn
 
+    from realtime_site.serve import uvicorn_config
+
     tracemalloc.start(12)
     numbers = itertools.count()
 
@@ -42,19 +44,7 @@ def serve(port: int, snapshot_dir: Path) -> None:
         (snapshot_dir / "done").touch()
 
     signal.signal(signal.SIGUSR1, dump)
-    config = uvicorn.Config(
-        "realtime_site.asgi:application",
-        host="127.0.0.1",
-        port=port,
-        loop="asyncio",
-        http="httptools",
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        lifespan="off",
-        access_log=False,
-        log_level="warning",
-    )
-    uvicorn.Server(config).run()
+    uvicorn.Server(uvicorn_config("127.0.0.1", port, loop="asyncio")).run()
 
 
 def owner(traceback: tracemalloc.Traceback) -> str:

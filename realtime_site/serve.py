@@ -34,6 +34,10 @@ import socket
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import uvicorn
 
 ASGI_APPLICATION = "realtime_site.asgi:application"
 LISTEN_BACKLOG = 2048
@@ -92,15 +96,15 @@ def freeze_heap_forever(freeze_secs: float = GC_FREEZE_SECS, reclaim_secs: float
         gc.freeze()
 
 
-def run_worker(host: str, port: int) -> None:
-    """One worker process: uvicorn on its own SO_REUSEPORT socket; SIGTERM closes sockets with 1012."""
+def uvicorn_config(host: str, port: int, loop: str = "uvloop") -> "uvicorn.Config":
+    """A worker's uvicorn settings (bench/socket_memory.py measures under them, on the asyncio loop)."""
     import uvicorn
 
-    config = uvicorn.Config(
+    return uvicorn.Config(
         ASGI_APPLICATION,
         host=host,
         port=port,
-        loop="uvloop",
+        loop=loop,
         http="httptools",
         ws="websockets-sansio",
         ws_per_message_deflate=False,
@@ -112,6 +116,13 @@ def run_worker(host: str, port: int) -> None:
         timeout_graceful_shutdown=10,
         backlog=LISTEN_BACKLOG,
     )
+
+
+def run_worker(host: str, port: int) -> None:
+    """One worker process: uvicorn on its own SO_REUSEPORT socket; SIGTERM closes sockets with 1012."""
+    import uvicorn
+
+    config = uvicorn_config(host, port)
     config.load()  # imports the application: Django's startup heap, frozen next
     gc.collect()
     gc.freeze()
