@@ -156,6 +156,8 @@ class LoopPresence:
     async def _work(self) -> None:
         while True:
             operation = await self.operations.get()
+            if operation.kind == "anonymous":
+                self.anonymous_pending.discard(operation.channel)  # a change from here on asks again
             done = False
             try:
                 # A reader's question is worth trying even while the circuit is open
@@ -173,8 +175,6 @@ class LoopPresence:
                     # Skipped, or failed: maybe before the store ran it, maybe after
                     # (a timed-out script still runs once Redis thaws, its answer lost).
                     self.unsettled[(operation.channel, operation.user)] = operation.kind
-                if operation.kind == "anonymous":
-                    self.anonymous_pending.discard(operation.channel)
                 if operation.answer is not None and not operation.answer.done():
                     # The store could not answer: what this process alone knows.
                     operation.answer.set_result(self._local_state(operation.channel))
@@ -190,7 +190,6 @@ class LoopPresence:
             await self._announce(leave_change(operation.channel, operation.user))
 
     async def _do_anonymous(self, operation: _Operation) -> None:
-        self.anonymous_pending.discard(operation.channel)  # a change from here on asks again
         await self.store.hold(self.process, operation.channel, [], self.anonymous[operation.channel])
 
     async def _do_state(self, operation: _Operation) -> None:
