@@ -31,6 +31,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def listeners_on(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:port: one per `make serve` worker (SO_REUSEPORT)."""
+    listening_state, local_address = "0A", f"0100007F:{port:04X}"
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if row.split()[1] == local_address and row.split()[3] == listening_state)
+
+
 @dataclass
 class ServerProcess:
     """One server process on 127.0.0.1:<port>."""
@@ -73,10 +80,13 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"Server exited early:\n{self.log_path.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.http_url}/ws/stats", timeout=1).status_code == 200:
-                    return self
+                answered = httpx.get(f"{self.http_url}/ws/stats", timeout=1).status_code == 200
             except httpx.HTTPError:
-                pass
+                answered = False
+            # The first worker to listen answers; connections made before the others bind
+            # would all go to it, so wait for every worker's socket.
+            if answered and listeners_on(self.port) >= self.workers:
+                return self
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"Server did not answer in {timeout_secs}s:\n{self.log_path.read_text()[-3000:]}")
