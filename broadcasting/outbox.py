@@ -122,7 +122,7 @@ class Outbox:
         self.max_bytes = max_bytes
         self.send_timeout_secs = send_timeout_secs
         self._on_close = on_close
-        self._frames: deque[str] = deque()
+        self._frames: deque[str] | None = None  # made when a frame first has to wait (0.7 KiB each)
         self.queued_bytes = 0
         self.sending_since: float | None = None
         self.close_code: int | None = None  # set once: no frame is taken after it
@@ -156,9 +156,14 @@ class Outbox:
             self.sending_since = self._loop.time()
             self._writer = self._loop.create_task(self._drain(send, awaiting))
             return True
-        self._frames.append(text)
+        self._queue_frame(text)
         self.queued_bytes += len(text)
         return True
+
+    def _queue_frame(self, text: str) -> None:
+        if self._frames is None:
+            self._frames = deque()
+        self._frames.append(text)
 
     def backlog_bytes(self) -> int:
         """Bytes queued here plus, on servers that never push back, in the server's buffer."""
@@ -185,7 +190,7 @@ class Outbox:
             return
         logger.info("Closing a slow socket on %r (4408): %s", self.channel_label, reason)
         metrics.slow_consumers.labels(self.channel_label).inc()
-        self._frames.clear()
+        self._frames = None
         self.queued_bytes = 0
         self.close_code = CloseCode.SLOW_CONSUMER
         self._on_close(CloseCode.SLOW_CONSUMER)
@@ -200,7 +205,7 @@ class Outbox:
             self._writer.cancel()
             self._writer = self._loop.create_task(self._send_close_only())
             return
-        self._frames.append(frames.encode(error_frame(ErrorCode.SLOW_CONSUMER, reason)))
+        self._queue_frame(frames.encode(error_frame(ErrorCode.SLOW_CONSUMER, reason)))
         self._writer = self._loop.create_task(self._drain())
 
     def stalled(self, now: float) -> bool:
@@ -231,7 +236,7 @@ class Outbox:
         """Called when the socket is gone: drop everything and stop writing."""
         if self.close_code is None:
             self.close_code = CloseCode.SEND_FAILED
-        self._frames.clear()
+        self._frames = None
         self.queued_bytes = 0
         if self._writer is not None:
             self._writer.cancel()
@@ -248,6 +253,7 @@ class Outbox:
                 self.queued_bytes -= len(text)
                 self.sending_since = self._loop.time()
                 await self._server_send({"type": "websocket.send", "text": text})
+            self._frames = None
             self.sending_since = None
             if self.close_code is not None and not self._close_sent:
                 self._close_sent = True
@@ -264,7 +270,7 @@ class Outbox:
         logger.info(
             "A send on %r failed (%s: %s); closing that socket.", self.channel_label, type(error).__name__, error
         )
-        self._frames.clear()
+        self._frames = None
         self.queued_bytes = 0
         self.sending_since = None
         if self.close_code is None:

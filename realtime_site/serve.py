@@ -6,6 +6,8 @@ static files through whitenoise. It was chosen by measurement against daphne, gr
 and hypercorn (bench/RESULTS.md): uvicorn's sends wait while a client does not read,
 which is what lets a slow socket be found and closed (outbox.py), and per-message
 deflate is off so an event encoded once is not compressed again for every socket.
+Its WebSocket protocol is uvicorn's websockets-sansio one, holding less per socket
+(ws_protocol.py).
 
 WORKERS processes each listen on the same port with SO_REUSEPORT, so the kernel
 spreads connections evenly over them. (uvicorn's own ``--workers`` shares one listening
@@ -100,13 +102,15 @@ def uvicorn_config(host: str, port: int, loop: str = "uvloop") -> "uvicorn.Confi
     """A worker's uvicorn settings (bench/socket_memory.py measures under them, on the asyncio loop)."""
     import uvicorn
 
+    from .ws_protocol import LeanWebSocketProtocol
+
     return uvicorn.Config(
         ASGI_APPLICATION,
         host=host,
         port=port,
         loop=loop,
         http="httptools",
-        ws="websockets-sansio",
+        ws=LeanWebSocketProtocol,
         ws_per_message_deflate=False,
         lifespan="off",
         proxy_headers=True,
