@@ -20,10 +20,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from django.core.cache import cache
-
 from .circuit import Circuit
 from .conf import realtime_setting
+from .shared_cache import shared_cache
 
 CONNECT_WINDOW_SECS = 60
 
@@ -71,6 +70,7 @@ class SocketLimits:
         window = int(time.time() // CONNECT_WINDOW_SECS)
         key = f"realtime:connects:{address}:{window}"
         try:
+            cache = shared_cache()
             await cache.aadd(key, 0, timeout=CONNECT_WINDOW_SECS * 2)
             count = await cache.aincr(key)
         except ValueError:  # the key expired between add and incr: this is the window's first
