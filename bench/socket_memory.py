@@ -5,7 +5,7 @@ asyncio loop, since tracemalloc does not see inside uvloop), under tracemalloc. 
 Python heap before and after opening the sockets, per socket, by the package whose
 code asked for each allocation (the innermost non-stdlib frame), and the resident set.
 
-    .venv/bin/python bench/socket_memory.py --sockets 1000
+    .venv/bin/python bench/socket_memory.py --sockets 1000 [--redis redis://127.0.0.1:6379/0]
 """
 
 import argparse
@@ -57,7 +57,7 @@ def owner(traceback: tracemalloc.Traceback) -> str:
     return "stdlib only"
 
 
-async def measure(count: int) -> None:
+async def measure(count: int, redis_url: str | None) -> None:
     import httpx
 
     from bench.clients import open_sockets, resident_kib
@@ -68,6 +68,7 @@ async def measure(count: int) -> None:
         DATABASE_URL=f"sqlite:///{work / 'db.sqlite3'}",
         REALTIME_MAX_SOCKETS_PER_ADDRESS="100000",
         REALTIME_CONNECTS_PER_ADDRESS_PER_MIN="100000",
+        **({"REDIS_URL": redis_url, "REDIS_KEY_PREFIX": f"socket-memory-{os.getpid()}"} if redis_url else {}),
     )
     LiveStack(env=env, work_dir=work).manage("migrate", "--noinput")
     port = free_port()
@@ -124,7 +125,9 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sockets", type=int, default=1000)
-    asyncio.run(measure(parser.parse_args().sockets))
+    parser.add_argument("--redis", metavar="URL", help="run the worker on the Redis channel layer at URL")
+    args = parser.parse_args()
+    asyncio.run(measure(args.sockets, args.redis))
 
 
 if __name__ == "__main__":
