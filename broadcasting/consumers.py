@@ -36,7 +36,7 @@ from .fanout import process_fanout
 from .feed import ChannelFeed
 from .handshake import printable_path
 from .live_filter import InvalidFilter, LiveFilter
-from .outbox import SERVER_SEND_SCOPE_KEY, Outbox
+from .outbox import Outbox
 from .presence import enabled as presence_enabled
 from .presence import presence
 from .presence_frames import presence_audiences
@@ -199,7 +199,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         self.presence_watched = {}
         await self.accept()
         self.outbox = Outbox(
-            self.scope.get(SERVER_SEND_SCOPE_KEY, self.base_send),
+            self.base_send,  # the server's own: no middleware in routing.py wraps send
             channel_label=self.channel,
             max_bytes=realtime_setting("OUTBOX_MAX_BYTES"),
             send_timeout_secs=realtime_setting("SEND_TIMEOUT_SECS"),

@@ -35,24 +35,6 @@ REPLAY_ROOM_POLL_SECS = 0.02
 
 ServerSend = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
 
-# Where RecordServerSend leaves the ASGI server's own send in a socket's scope.
-SERVER_SEND_SCOPE_KEY = "realtime.server_send"
-
-
-class RecordServerSend:
-    """
-    ASGI middleware, outermost on the WebSocket side: keeps the server's own ``send``
-    in the scope, so an outbox writes frames straight to the server (no per-frame pass
-    through session and consumer wrappers, which add nothing to a websocket.send) and
-    can ask daphne how much it holds for the socket.
-    """
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-
-    async def __call__(self, scope, receive, send):
-        return await self.inner({**scope, SERVER_SEND_SCOPE_KEY: send}, receive, send)
-
 
 def _daphne_protocol(server_send: ServerSend) -> Any | None:
     """daphne's protocol object behind its send (functools.partial(server.handle_reply, protocol))."""

@@ -11,7 +11,6 @@ from django.urls import re_path
 from .consumers import LiveChannelConsumer, NoRouteConsumer
 from .multiplex import MultiplexConsumer
 from .origins import AllowedOriginsOnly
-from .outbox import RecordServerSend
 from .socket_auth import SocketAuthMiddleware
 
 websocket_urlpatterns = [
@@ -21,4 +20,6 @@ websocket_urlpatterns = [
     re_path(r"", NoRouteConsumer.as_asgi()),
 ]
 
-websocket_application = RecordServerSend(AllowedOriginsOnly(SocketAuthMiddleware(URLRouter(websocket_urlpatterns))))
+# None of these wraps ``send``, so a consumer's outbox writes straight to the server
+# (and, on daphne, can ask it how much it holds for the socket: outbox.py).
+websocket_application = AllowedOriginsOnly(SocketAuthMiddleware(URLRouter(websocket_urlpatterns)))
