@@ -13,14 +13,48 @@ only needed for a moment or hold far more than they are used for:
 - an ``asyncio.Event`` for "the transport takes writes": one more deque.
 
 LeanWebSocketProtocol drops the first after the handshake and uses the two small
-classes below for the others. Everything else, the framing, the keepalive, the close
-handshake and flow control, is uvicorn's and websockets' unchanged.
+classes below for the others.
+
+It also sends an open socket's text frames itself. A fan-out hands the same frame
+text to every socket of an audience, and uvicorn would encode it, and websockets
+frame it, once per socket. Here a frame is encoded and framed once (``text_frame``,
+which keeps the last few) and each socket only writes those bytes to its transport.
+That is only done where it is exactly what websockets would have sent: an open
+connection with no extension negotiated (``make serve`` turns per-message deflate
+off), the handshake done, no close sent or received, the transport taking writes.
+Anything else, and everything else (the keepalive, the close handshake, flow
+control, receiving), is uvicorn's and websockets' unchanged.
 """
 
 import asyncio
+import struct
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
+
+# How many encoded frames text_frame keeps: the renderings of the events being fanned out.
+TEXT_FRAMES_KEPT = 16
+_text_frames: dict[str, bytes] = {}
+
+
+def text_frame(text: str) -> bytes:
+    """One unmasked, unfragmented text frame (RFC 6455 5.2), as a server sends it; the last few are kept."""
+    frame = _text_frames.get(text)
+    if frame is None:
+        payload = text.encode()
+        length = len(payload)
+        if length < 126:
+            header = struct.pack("!BB", 0x81, length)
+        elif length < 1 << 16:
+            header = struct.pack("!BBH", 0x81, 126, length)
+        else:
+            header = struct.pack("!BBQ", 0x81, 127, length)
+        frame = header + payload
+        if len(_text_frames) >= TEXT_FRAMES_KEPT:
+            _text_frames.clear()
+        _text_frames[text] = frame
+    return frame
 
 
 class ReceiveQueue:
@@ -108,6 +142,23 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.queue = ReceiveQueue()  # type: ignore[assignment]
         self.writable = WritableFlag()  # type: ignore[assignment]
         self.writable.set()
+
+    async def send(self, message: Any) -> None:
+        text = message.get("text") if message["type"] == "websocket.send" else None
+        if (
+            text is not None
+            and message.get("bytes") is None
+            and self.handshake_complete
+            and not self.close_sent
+            and not self.disconnected
+            and self.initial_response is None
+            and self.writable.is_set()
+            and self.conn.state is State.OPEN
+            and not self.conn.extensions
+        ):
+            self.transport.write(text_frame(text))
+            return
+        await super().send(message)
 
     def start_keepalive(self) -> None:
         """Called by uvicorn once the accept is sent: the handshake's request and response are done with."""

@@ -1,8 +1,10 @@
 """
 The WebSocket protocol `make serve` gives uvicorn (realtime_site/ws_protocol.py): its
-small queue and flag behave as the asyncio ones uvicorn relies on, and on a real
-uvicorn server on a port it holds less per socket while echoing, pausing for a client
-that does not read, and resuming when it does.
+small queue and flag behave as the asyncio ones uvicorn relies on, the frames it
+sends itself are byte for byte websockets' own, and on a real uvicorn server on a port
+it holds less per socket while echoing frames of every length class, pausing for a
+client that does not read and resuming when it does, leaving compressed sockets and
+closing ones to uvicorn.
 """
 
 import asyncio
@@ -11,10 +13,13 @@ import contextlib
 import pytest
 import uvicorn
 import websockets
+from websockets.frames import Frame, Opcode
 
 from realtime_site.serve import uvicorn_config
-from realtime_site.ws_protocol import LeanWebSocketProtocol, ReceiveQueue, WritableFlag
+from realtime_site.ws_protocol import LeanWebSocketProtocol, ReceiveQueue, WritableFlag, text_frame
 from testing.live_server import free_port
+
+SIZES = (0, 1, 125, 126, 65535, 65536, 300_000)
 
 
 async def test_the_queue_hands_items_over_in_order_and_wakes_a_waiting_receiver():
@@ -65,6 +70,14 @@ async def test_the_flag_lets_writers_through_only_while_set():
     assert flag.is_set() and cancelled.cancelled()
 
 
+@pytest.mark.parametrize("size", SIZES)
+def test_its_frames_are_websockets_own_byte_for_byte(size):
+    text = ("é" + "x" * size)[:size] if size else ""
+    expected = Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[])
+    assert text_frame(text) == expected
+    assert text_frame(text) is text_frame(text)  # encoded once for every socket
+
+
 async def echo_app(scope, receive, send):
     """Echoes each text frame; "flood" sends 200 frames of 64 KiB (a client that does not read stalls it)."""
     assert scope["type"] == "websocket"
@@ -74,7 +87,10 @@ async def echo_app(scope, receive, send):
         message = await receive()
         if message["type"] == "websocket.disconnect":
             return
-        if message["text"] == "flood":
+        if message["text"] == "sizes":
+            for size in SIZES:
+                await send({"type": "websocket.send", "text": "é" * size})
+        elif message["text"] == "flood":
             for number in range(200):
                 await send({"type": "websocket.send", "text": f"{number:04d}" + "x" * 65536})
         else:
@@ -82,10 +98,12 @@ async def echo_app(scope, receive, send):
 
 
 @contextlib.asynccontextmanager
-async def serving(app):
-    """A real uvicorn server on a free port with make serve's settings and `app` as its application."""
+async def serving(app, **settings):
+    """A real uvicorn server on a free port with make serve's settings (or these) and `app` as its application."""
     config = uvicorn_config("127.0.0.1", free_port(), loop="asyncio")
     config.app = app
+    for name, value in settings.items():
+        setattr(config, name, value)
     config.log_level = "warning"
     server = uvicorn.Server(config)
     running = asyncio.create_task(server.serve())
@@ -122,3 +140,36 @@ async def test_a_client_that_stops_reading_pauses_the_send_until_it_reads_again(
             assert [frame[:4] for frame in received] == [f"{number:04d}" for number in range(200)]
             await client.send("still here")
             assert await asyncio.wait_for(client.recv(), 5) == "still here"
+
+
+@pytest.mark.parametrize("deflate", [False, True], ids=["as make serve runs it", "per-message deflate on"])
+async def test_frames_of_every_length_arrive_whole_and_compressed_ones_are_left_to_websockets(deflate):
+    async with serving(echo_app, ws_per_message_deflate=deflate) as (server, url):
+        async with websockets.connect(url, max_size=None) as client:
+            await client.send("sizes")
+            assert [len(await asyncio.wait_for(client.recv(), 5)) for _ in SIZES] == list(SIZES)
+            (protocol,) = server.server_state.connections
+            assert bool(protocol.conn.extensions) is deflate
+
+
+async def test_a_send_after_the_client_closed_is_refused_as_uvicorn_refuses_it():
+    outcome: list[str] = []
+
+    async def app(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.accept"})
+        assert (await receive())["type"] == "websocket.disconnect"
+        try:
+            await send({"type": "websocket.send", "text": "too late"})
+            outcome.append("sent")
+        except Exception as error:
+            outcome.append(type(error).__name__)
+
+    async with serving(app) as (_, url):
+        async with websockets.connect(url) as client:
+            await client.close()
+        for _ in range(100):
+            if outcome:
+                break
+            await asyncio.sleep(0.02)
+    assert outcome == ["ClientDisconnected"]
