@@ -88,11 +88,8 @@ class MultiplexConsumer(LiveChannelConsumer):
             return
         self.subscribed = False
         for member in self.members.values():
-            self._drop(member)
+            self._leave_channel(member)
         self.members = {}
-
-    def _drop(self, member: ChannelMember) -> None:
-        self._leave_channel(member)
 
     def _still_member(self, member: object) -> bool:
         return (
@@ -187,6 +184,6 @@ class MultiplexConsumer(LiveChannelConsumer):
                 ConnectionRefused(ErrorCode.BAD_REQUEST, "Not subscribed to that channel."), channel
             )
             return
-        self._drop(member)
+        self._leave_channel(member)
         self.presence_watched.pop(member.channel, None)
         self.reply({"type": MultiplexServerFrame.UNSUBSCRIBED, "channel": channel})
