@@ -203,7 +203,7 @@ class LoopPresence:
         channels = set(self.sockets_by_user) | set(self.anonymous) | {channel for channel, _ in self.lingering}
         announced: set[tuple[str, str]] = set()
         for channel in sorted(channels):
-            held = [*self.sockets_by_user.get(channel, {}), *(user for ch, user in self.lingering if ch == channel)]
+            held = self._held_users(channel)
             joined = await self.store.hold(self.process, channel, held, self.anonymous[channel])
             await self._announce_joins(channel, joined)
             announced.update((channel, user) for user in joined)
@@ -251,10 +251,13 @@ class LoopPresence:
         users = self.sockets_by_user.get(channel)
         return users[user] if users is not None else 0
 
+    def _held_users(self, channel: str) -> list[str]:
+        """The users this process holds on ``channel``: with a socket here, or lingering after their last."""
+        return [*self.sockets_by_user.get(channel, {}), *(user for ch, user in self.lingering if ch == channel)]
+
     def _local_state(self, channel: str) -> ChannelPresenceState:
         """What this process alone knows: the answer while the store cannot be reached."""
-        users = {*self.sockets_by_user.get(channel, {}), *(user for ch, user in self.lingering if ch == channel)}
-        return ChannelPresenceState(sorted(users, key=user_order), self.anonymous[channel])
+        return ChannelPresenceState(sorted(self._held_users(channel), key=user_order), self.anonymous[channel])
 
 
 class ProcessPresence:
