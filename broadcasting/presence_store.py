@@ -20,8 +20,6 @@ user present or gone anywhere, so exactly one process announces each join and le
   uses Redis's clock, not the processes'.
 """
 
-import asyncio
-import weakref
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,6 +28,7 @@ from django.conf import settings
 from redis.commands.core import AsyncScript
 
 from .conf import realtime_setting
+from .loop_redis import LoopRedis
 
 # Holding: ARGV = process, ttl secs, anonymous count (-1: leave as is), users...
 # Returns the users this made present anywhere (a process's first hold of them, or a
@@ -175,28 +174,13 @@ class RedisPresenceStore:
         self.url = url
         self.key_prefix = key_prefix
         self.ttl_secs = ttl_secs
-        # Per event loop: its client and the scripts registered on it.
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[aioredis.Redis, dict]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients = LoopRedis(decode_responses=True)
 
     def _redis(self) -> aioredis.Redis:
-        return self._client_and_scripts()[0]
+        return self._clients.client(self.url)
 
     def _script(self, source: str) -> AsyncScript:
-        client, scripts = self._client_and_scripts()
-        script = scripts.get(source)
-        if script is None:
-            script = scripts[source] = client.register_script(source)
-        return script
-
-    def _client_and_scripts(self) -> tuple[aioredis.Redis, dict]:
-        loop = asyncio.get_running_loop()
-        entry = self._clients.get(loop)
-        if entry is None:
-            client = aioredis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
-            entry = self._clients[loop] = (client, {})
-        return entry
+        return self._clients.script(self.url, source)
 
     def keys(self, channel: str) -> list[str]:
         """The channel's members, users and anonymous keys (one hash slot: a cluster runs the scripts too)."""

@@ -23,6 +23,7 @@ from redis.typing import EncodableT, FieldT
 
 from .conf import realtime_setting
 from .fanout import process_fanout
+from .loop_redis import LoopRedis
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +45,7 @@ class SocketCounts:
 
     def __init__(self, local_counts: Callable[[], Counter[str]] = process_fanout.socket_counts) -> None:
         self.local_counts = local_counts
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients = LoopRedis()
         self._refreshers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = (
             weakref.WeakKeyDictionary()
         )
@@ -74,12 +73,7 @@ class SocketCounts:
         }
 
     def _redis(self) -> aioredis.Redis:
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = aioredis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-            self._clients[loop] = client
-        return client
+        return self._clients.client(settings.REDIS_URL)
 
     async def mirror(self) -> None:
         """Write this process's counts to its Redis hash (replacing what was there)."""

@@ -1,0 +1,48 @@
+"""
+redis.asyncio clients, one per event loop (and Redis URL), with their Lua scripts.
+
+A redis.asyncio client's connections belong to the event loop that opened them, and
+one process may run more than one loop over its life (each in-process test has its
+own, and so do management commands that run async code). Socket counts and presence
+each keep their clients here, so each loop gets its own and a script is registered
+once per client.
+"""
+
+import asyncio
+import weakref
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
+
+# A slow Redis must cost a socket or a stats call seconds at most, not redis-py's default.
+TIMEOUT_SECS = 2
+
+
+class LoopRedis:
+    """The clients (and scripts) of one user of Redis, by event loop and URL."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = {"socket_timeout": TIMEOUT_SECS, "socket_connect_timeout": TIMEOUT_SECS, **options}
+        self._by_loop: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[str, tuple[aioredis.Redis, dict[str, AsyncScript]]]
+        ] = weakref.WeakKeyDictionary()
+
+    def client(self, url: str) -> aioredis.Redis:
+        """This loop's client of ``url``."""
+        return self._entry(url)[0]
+
+    def script(self, url: str, source: str) -> AsyncScript:
+        """The Lua script ``source``, registered on this loop's client of ``url``."""
+        client, scripts = self._entry(url)
+        script = scripts.get(source)
+        if script is None:
+            script = scripts[source] = client.register_script(source)
+        return script
+
+    def _entry(self, url: str) -> tuple[aioredis.Redis, dict[str, AsyncScript]]:
+        by_url = self._by_loop.setdefault(asyncio.get_running_loop(), {})
+        entry = by_url.get(url)
+        if entry is None:
+            entry = by_url[url] = (aioredis.from_url(url, **self.options), {})
+        return entry
