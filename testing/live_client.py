@@ -131,3 +131,15 @@ class LiveCollection:
         """The list as REST shows it now (compare with ``objects``)."""
         objects, _ = await self._get_list()
         return objects
+
+
+async def until_following(
+    collections: list[LiveCollection], following: list[asyncio.Task], timeout_secs: float = 10
+) -> None:
+    """Wait until every collection has its socket open (so it loaded before what comes next)."""
+    async with asyncio.timeout(timeout_secs):
+        while not all(collection.connections for collection in collections):
+            for task in following:
+                if task.done():
+                    task.result()  # surfaces why a client could not follow
+            await asyncio.sleep(0.02)

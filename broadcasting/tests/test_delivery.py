@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from testing.live_client import LiveCollection
+from testing.live_client import LiveCollection, until_following
 from testing.sockets import Socket
 from testing.writer import PostWriter
 
@@ -151,12 +151,7 @@ async def run_operations(server, token: str, reader_token: str, operations, filt
         if not (channel == "users" and viewer_token == reader_token and channel_filter)
     ]
     following = [asyncio.create_task(collection.follow(stop)) for collection in collections]
-    async with asyncio.timeout(10):
-        while not all(collection.connections for collection in collections):
-            for task in following:
-                if task.done():
-                    task.result()  # surfaces why a client could not follow
-            await asyncio.sleep(0.02)
+    await until_following(collections, following)
     async with httpx.AsyncClient(base_url=server.http_url, timeout=30, headers=headers) as api:
         for name, pick, flag in operations:
             await apply_operation(api, name, pick, flag)
@@ -203,7 +198,7 @@ async def test_eight_concurrent_writers_on_postgres_give_every_socket_seqs_1_to_
     stop_following = asyncio.Event()
     clients = [LiveCollection(servers[n % 2].http_url, servers[n % 2].ws_url, "posts", token=token) for n in range(4)]
     following = [asyncio.create_task(client.follow(stop_following)) for client in clients]
-    await asyncio.sleep(1.0)
+    await until_following(clients, following)  # each loads before the first write: it sees seq 1 live
 
     async def write(writer_number: int) -> list[int]:
         statuses: list[int] = []
