@@ -116,11 +116,17 @@ async def test_the_users_of_a_killed_process_leave_within_its_ttl(two_processes)
     _, tokens, server_a, server_b = two_processes
     watcher = await open_on(server_a, tokens["staff"])
     await presence_of(watcher)
+    joined: list[str] = []
+
+    async def joins_until(email: str) -> None:
+        while email not in joined:
+            joined.append((await next_of(watcher, "join"))["data"]["user"]["email"])
+
+    # Each join heard before the next user opens: two processes announce in no set order.
     alice_on_b = await open_on(server_b, tokens["alice"])
+    await joins_until("alice@example.com")
     bob_on_both = [await open_on(server_a, tokens["bob"]), await open_on(server_b, tokens["bob"])]
-    joined = []
-    while "bob@example.com" not in joined:
-        joined.append((await next_of(watcher, "join"))["data"]["user"]["email"])
+    await joins_until("bob@example.com")
     # The watcher's own join may come after its answer (it changes nothing there).
     assert [email for email in joined if email != "staff@example.com"] == ["alice@example.com", "bob@example.com"]
 
