@@ -58,6 +58,7 @@ class Target:
     port: int
     project: bool = True
     token: str | None = None
+    server_env: dict[str, str] | None = None  # the settings given on top of the benchmark's own
     process: subprocess.Popen | None = None
     log_path: Path | None = None
 
@@ -160,7 +161,7 @@ def project_target(
                     str(port), "--log-level", "warning", app],
         "hypercorn": [sys.executable, "-m", "hypercorn", "-b", f"127.0.0.1:{port}", app],
     }  # fmt: skip
-    return Target(name, commands[server], env, port, token=token)
+    return Target(name, commands[server], env, port, token=token, server_env=extra_env or None)
 
 
 def reference_target() -> Target:
@@ -226,12 +227,18 @@ def start_profilers(target: Target, profile_dir: Path) -> list[subprocess.Popen]
     ]  # fmt: skip
 
 
-def post_writes(base_url: str, path: str, headers: dict, emails: list[str], results) -> None:
-    """In a writer process: the sequential POSTs; sends back (first POST's wall time, round trips)."""
+def post_writes(base_url: str, path: str, headers: dict, emails: list[str], writes_per_sec: float, results) -> None:
+    """
+    In a writer process: the sequential POSTs, back to back or, with ``writes_per_sec``,
+    one every 1/writes_per_sec seconds (a write that takes longer delays the next);
+    sends back (first POST's wall time, round trips).
+    """
     round_trips = []
+    interval_secs = 1 / writes_per_sec if writes_per_sec else 0.0
     with httpx.Client(base_url=base_url, timeout=60) as api:
         first_post = time.time()
-        for email in emails:
+        for index, email in enumerate(emails):
+            time.sleep(max(0.0, first_post + index * interval_secs - time.time()))
             started = time.perf_counter()
             response = api.post(path, json={"email": email, "name": "Bench"}, headers=headers)
             round_trips.append(time.perf_counter() - started)
@@ -256,7 +263,9 @@ async def in_writer_process(function, *args):
     return outcome
 
 
-async def measure(target: Target, sockets_count: int, writes: int, profile_dir: Path | None = None) -> dict:
+async def measure(
+    target: Target, sockets_count: int, writes: int, writes_per_sec: float = 0, profile_dir: Path | None = None
+) -> dict:
     rss_before = target.rss_kib()
     sockets = await open_target_sockets(target, sockets_count)
     await asyncio.sleep(1.0)
@@ -272,7 +281,8 @@ async def measure(target: Target, sockets_count: int, writes: int, profile_dir: 
     profilers = start_profilers(target, profile_dir) if profile_dir else []
     await asyncio.sleep(0.5 if profilers else 0)
     cpu_before = target.cpu_secs()
-    outcome = await in_writer_process(post_writes, target.http_url, path, headers, emails)
+    client_cpu_before = time.process_time()
+    outcome = await in_writer_process(post_writes, target.http_url, path, headers, emails, writes_per_sec)
     assert outcome[0] == "ok", outcome
     _, first_post, run.post_secs = outcome
     deadline = time.monotonic() + 15
@@ -280,6 +290,7 @@ async def measure(target: Target, sockets_count: int, writes: int, profile_dir: 
     while sum(len(per_write) for per_write in run.received) < expected and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     cpu_secs = target.cpu_secs() - cpu_before
+    client_cpu_secs = time.process_time() - client_cpu_before
     for profiler in profilers:
         profiler.send_signal(signal.SIGINT)
         profiler.wait(30)
@@ -295,30 +306,45 @@ async def measure(target: Target, sockets_count: int, writes: int, profile_dir: 
         "target": target.name,
         "sockets": sockets_count,
         "writes": writes,
+        "writes_per_sec": writes_per_sec or None,
         "delivered": delivered,
         "lost": expected - delivered,
         "deliveries_per_sec": round(delivered / (last_receipt - first_post)),
         "p50_ms": round(percentile(latencies_ms, 0.50), 1),
         "p95_ms": round(percentile(latencies_ms, 0.95), 1),
         "p99_ms": round(percentile(latencies_ms, 0.99), 1),
+        # Per write, its first and its last delivery (medians over the writes): the
+        # path's fixed cost, and the time one event takes to reach every socket.
+        "first_ms": round(statistics.median(min(spans) for spans in write_spans_ms(run.received)), 1),
+        "last_ms": round(statistics.median(max(spans) for spans in write_spans_ms(run.received)), 1),
         "rest_write_ms": round(statistics.median(run.post_secs) * 1000, 1),
         "cpu_secs_per_1000": round(cpu_secs / max(delivered, 1) * 1000, 4),
+        # The one reading client's CPU for the same frames: where it nears the server's
+        # plus a core's worth of wall time, the client, not the server, sets the pace.
+        "client_cpu_secs_per_1000": round(client_cpu_secs / max(delivered, 1) * 1000, 4),
         "kib_per_idle_socket": round((rss_idle - rss_before) / sockets_count, 1),
         "sockets_per_worker": spread,
+        "server_env": target.server_env,
     }
 
 
-def make_target(name: str, redis_url: str) -> Target:
+def write_spans_ms(received: list[list[tuple[float, str]]]) -> list[list[float]]:
+    """Each write's delivery latencies, in ms (writes with none left out)."""
+    return [[(at - stamp_secs(stamp)) * 1000 for at, stamp in per_write] for per_write in received if per_write]
+
+
+def make_target(name: str, redis_url: str, server_env: dict[str, str] | None = None) -> Target:
+    """``server_env`` (REALTIME_* settings, say) goes to this project's servers, not the reference."""
     if name == "reference":
         return reference_target()
     if name == "serve-memory":
-        return project_target(name, "serve", 1, None)
+        return project_target(name, "serve", 1, None, server_env)
     if name == "serve-redis":
-        return project_target(name, "serve", 1, redis_url)
+        return project_target(name, "serve", 1, redis_url, server_env)
     if name == "serve-redis-2":
-        return project_target(name, "serve", 2, redis_url)
+        return project_target(name, "serve", 2, redis_url, server_env)
     server = name.removesuffix("-memory")
-    return project_target(name, server, 1, None)
+    return project_target(name, server, 1, None, server_env)
 
 
 def raise_open_files_limit() -> None:
@@ -335,17 +361,24 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sockets", type=int, nargs="+", default=[100, 1000, 5000])
     parser.add_argument("--writes", type=int, default=50)
+    parser.add_argument(
+        "--writes-per-sec", type=float, default=0, help="pace the writes at this rate (default: back to back)"
+    )
     parser.add_argument("--targets", nargs="+", default=["reference", "serve-memory", "serve-redis", "serve-redis-2"])
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument(
+        "--server-env", nargs="*", default=[], metavar="NAME=VALUE", help="settings for this project's servers"
+    )
     parser.add_argument("--output", type=Path, help="append JSON lines here")
     parser.add_argument("--profile", type=Path, help="record py-spy profiles of the write phase in this folder")
     args = parser.parse_args()
+    server_env = dict(pair.split("=", 1) for pair in args.server_env)
     for sockets_count in args.sockets:
         for name in args.targets:
-            target = make_target(name, args.redis)
+            target = make_target(name, args.redis, server_env)
             target.start()
             try:
-                result = await measure(target, sockets_count, args.writes, args.profile)
+                result = await measure(target, sockets_count, args.writes, args.writes_per_sec, args.profile)
             finally:
                 target.stop()
             line = json.dumps(result)
