@@ -1,6 +1,7 @@
 """System checks: a live model must not be able to change data silently, the delivery
-limits must let a socket that reads hold at least two whole frames, and every allowed
-socket origin must name one origin (or one domain's subdomains), never any."""
+limits must let a socket that reads hold at least two whole frames, every allowed
+socket origin must name one origin (or one domain's subdomains), never any, and the
+fan-out's share of the loop under requests must be a share."""
 
 from django.core import checks
 
@@ -56,4 +57,19 @@ def check_allowed_origins_are_origins(app_configs=None, **kwargs) -> list[checks
         )
         for pattern in realtime_setting("ALLOWED_ORIGINS")
         if normalize_origin(pattern.replace("://*.", "://", 1)) is None
+    ]
+
+
+@checks.register()
+def check_fanout_share_is_a_share(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    share = realtime_setting("FANOUT_SHARE_DURING_REQUESTS")
+    if isinstance(share, int | float) and 0 < share <= 1:
+        return []
+    return [
+        checks.Error(
+            f'REALTIME["FANOUT_SHARE_DURING_REQUESTS"] is {share!r}; it must be more than 0 and at most 1.',
+            hint="1 gives REST requests no turn before the fan-out; 0.25 (the default) keeps the fan-out a "
+            "quarter of the loop while requests run. 0 would let requests stop deliveries.",
+            id="broadcasting.E004",
+        )
     ]

@@ -71,6 +71,12 @@ SETTINGS: dict[str, RealtimeSetting] = {
     "SEND_TIMEOUT_SECS": RealtimeSetting(
         10.0, "Longest one send may wait on the server before the socket is closed 4408."
     ),
+    "FANOUT_SHARE_DURING_REQUESTS": RealtimeSetting(
+        0.25,
+        "Share of a server process's event loop the fan-out keeps while REST requests are being answered "
+        "(0 < share <= 1, check E004; 1 gives requests no turn): lower, writes stay faster under a large "
+        "fan-out and deliveries lag more.",
+    ),
     "REPLAY_PAGE_EVENTS": RealtimeSetting(50, "Replays and gap repairs read the history this many events at a time."),
     "MAX_SOCKETS_PER_ADDRESS": RealtimeSetting(
         1000, "Sockets one client address may hold on the server; beyond, 4429."

@@ -35,6 +35,7 @@ from . import metrics
 from .accounts import AccountsSnapshot, Credentials, read_accounts
 from .conf import realtime_setting
 from .events import LiveEvent, PresenceChange
+from .request_priority import busy_requests
 from .sequence import current_seq
 from .transport import ChannelSubscription
 
@@ -122,16 +123,22 @@ class ChannelFanout:
         """
         Offer one event to every local socket, in order; one socket's failure is its own.
         Every FANOUT_CHUNK_SOCKETS sockets it gives the event loop a turn, so a REST
-        request or a handshake waits for a chunk of the fan-out, not for all of it. (A
+        request or a handshake waits for a chunk of the fan-out, not for all of it; while
+        a REST request is being answered, it waits for it, for at most what keeps the
+        fan-out its REALTIME["FANOUT_SHARE_DURING_REQUESTS"] of the loop (request_priority.py). (A
         socket that joins meanwhile reads its position after this event committed, so
         it does not need it.)
         """
-        now = self.loop.time()
+        now = chunk_started = self.loop.time()
+        requests = busy_requests(self.loop)
+        share = realtime_setting("FANOUT_SHARE_DURING_REQUESTS")
+        pause_per_busy_sec = (1 - share) / share
         # A copy: a socket found too slow leaves the set while we go through it.
         sockets = tuple(self.sockets)
         for start in range(0, len(sockets), FANOUT_CHUNK_SOCKETS):
             if start:
-                await asyncio.sleep(0)
+                await requests.yield_to_requests(max_wait_secs=(self.loop.time() - chunk_started) * pause_per_busy_sec)
+                chunk_started = self.loop.time()
             for socket in sockets[start : start + FANOUT_CHUNK_SOCKETS]:
                 try:
                     socket.offer(event, now)

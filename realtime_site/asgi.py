@@ -1,17 +1,18 @@
 """
-ASGI entry point: HTTP through Django, WebSockets through the broadcasting app.
+ASGI entry point: HTTP through Django (http_handler.py: the middleware chain and view in one
+thread hop), WebSockets through the broadcasting app.
 
 Serve with `manage.py runserver` (daphne, one process) or `daphne realtime_site.asgi:application`.
 """
 
 import os
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "realtime_site.settings")
 
+from realtime_site.http_handler import get_one_thread_asgi_application
+
 # Django must be set up before anything imports models.
-django_asgi_app = get_asgi_application()
+django_asgi_app = get_one_thread_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 

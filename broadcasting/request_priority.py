@@ -1,0 +1,87 @@
+"""
+HTTP requests and the fan-out take turns on an event loop.
+
+A server process runs its REST requests and its socket fan-out on one event loop, and
+Django's work for a request in a thread that needs the same GIL. Left to themselves,
+a 5,000-socket fan-out (about 80 ms of CPU per event) and a write that takes 8 ms
+alone share the loop and the GIL at the loop's pace: every trip the request makes
+through the loop waits for a chunk of the fan-out, and its thread gets the GIL every
+other switch interval. A REST write took about ten times as long at 5,000 sockets as
+at 10 (issue 8).
+
+So, while a request of this loop is being answered (from the moment its body has been
+read until its response is sent: a slow upload does not count), the fan-out, between
+two chunks of sockets, waits until no request is left, but never longer than the
+chunk it just sent took. Requests come first, and deliveries still get at least half
+of the loop whatever the request traffic: a flood of requests slows the fan-out at
+most twofold and never stops it. With no request running, the fan-out only gives the
+loop a turn between chunks, as before.
+
+The HTTP side is realtime_site/http_handler.py; the fan-out side is ``dispatch`` in
+fanout.py.
+"""
+
+import asyncio
+import weakref
+
+
+class BusyRequests:
+    """The requests one event loop is answering now, and the fan-out chunks waiting for them to end."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._waiters: list[asyncio.Future] = []
+
+    def turn(self) -> "RequestTurn":
+        return RequestTurn(self)
+
+    async def yield_to_requests(self, max_wait_secs: float) -> None:
+        """Between two fan-out chunks: wait for running requests to end, for at most ``max_wait_secs``."""
+        if not self.count:
+            await asyncio.sleep(0)  # a bare yield: give the loop a turn
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait({waiter}, timeout=max_wait_secs)
+        finally:
+            self._waiters.remove(waiter)
+
+    def _ended(self) -> None:
+        self.count -= 1
+        if not self.count:
+            for waiter in self._waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+
+class RequestTurn:
+    """One request's claim: counted from ``take()`` until ``release()`` (both idempotent)."""
+
+    __slots__ = ("_busy", "_taken")
+
+    def __init__(self, busy: BusyRequests) -> None:
+        self._busy = busy
+        self._taken = False
+
+    def take(self) -> None:
+        if not self._taken:
+            self._taken = True
+            self._busy.count += 1
+
+    def release(self) -> None:
+        if self._taken:
+            self._taken = False
+            self._busy._ended()
+
+
+_by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BusyRequests]" = weakref.WeakKeyDictionary()
+
+
+def busy_requests(loop: asyncio.AbstractEventLoop | None = None) -> BusyRequests:
+    """The requests of ``loop`` (default: the running one)."""
+    loop = loop or asyncio.get_running_loop()
+    busy = _by_loop.get(loop)
+    if busy is None:
+        busy = _by_loop[loop] = BusyRequests()
+    return busy

@@ -1,0 +1,72 @@
+"""
+OneThreadASGIHandler: Django's ASGI handler with the middleware chain and view run in
+one thread hop per request.
+
+Django's own ``ASGIHandler`` builds the middleware chain in async mode and adapts each
+sync piece on its own: every ``MiddlewareMixin`` method, each sync-only middleware and
+the (sync) DRF view is a ``sync_to_async`` or ``async_to_sync`` switch of its own,
+twelve per REST write here. Each switch is a trip through the event loop, the loop
+that also fans events out to the process's sockets, so under a large fan-out each trip
+waits for the loop's next turn. Built in sync mode, the chain is plain function calls
+in one worker thread, as under WSGI, and a request crosses the loop three times
+(request start, the chain, the response's close).
+
+That alone took a REST write at 5,000 sockets from 95 to 86 ms (7 ms at 10 sockets):
+the request still shared the loop and the GIL with the fan-out. So the handler also
+gives each request its turn, from its body read to its response sent, and the fan-out
+waits for it between chunks (broadcasting/request_priority.py): 13 ms.
+
+Async views (the readiness probe) still work: Django runs them with ``async_to_sync``
+from that thread, on the server's loop. Every middleware the project uses can run
+sync; ``load_middleware`` refuses one that cannot.
+"""
+
+from contextvars import ContextVar
+
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIHandler
+from django.core.handlers.base import BaseHandler
+from django.http import HttpRequest, HttpResponseBase
+
+from broadcasting.request_priority import RequestTurn, busy_requests
+
+# The turn of the request this task is answering (see __call__).
+_request_turn: ContextVar[RequestTurn | None] = ContextVar("request_turn", default=None)
+
+
+class OneThreadASGIHandler(ASGIHandler):
+    """ASGI in, WSGI-style inside: the whole middleware chain in one thread hop."""
+
+    def __init__(self) -> None:
+        BaseHandler.__init__(self)
+        self.load_middleware(is_async=False)
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Answer the request; from its body read to its response sent, the fan-out gives it way."""
+        turn = busy_requests().turn()
+        reset = _request_turn.set(turn)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            turn.release()
+            _request_turn.reset(reset)
+
+    async def read_body(self, receive):
+        """Read the body; the request's turn starts once it is in (see request_priority.py)."""
+        body = await super().read_body(receive)
+        turn = _request_turn.get()
+        if turn is not None:
+            turn.take()
+        return body
+
+    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
+        """The sync chain (``get_response``) in the request's thread; see the module docstring."""
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+
+def get_one_thread_asgi_application() -> OneThreadASGIHandler:
+    """Like ``django.core.asgi.get_asgi_application``: set Django up, return the handler."""
+    import django
+
+    django.setup(set_prefix=False)
+    return OneThreadASGIHandler()

@@ -1,0 +1,190 @@
+"""OneThreadASGIHandler (http_handler.py): HTTP through the project's ASGI app, one thread hop per request."""
+
+import asyncio
+import threading
+
+import httpx
+import pytest
+from asgiref import sync
+
+from realtime_site.asgi import application, django_asgi_app
+from realtime_site.http_handler import OneThreadASGIHandler
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def loop_crossings(monkeypatch) -> dict[str, int]:
+    """Counts every sync_to_async and async_to_sync call made while a test runs."""
+    counts = {"sync_to_async": 0, "async_to_sync": 0}
+    real_sync_to_async, real_async_to_sync = sync.SyncToAsync.__call__, sync.AsyncToSync.__call__
+
+    async def counted_sync_to_async(self, *args, **kwargs):
+        counts["sync_to_async"] += 1
+        return await real_sync_to_async(self, *args, **kwargs)
+
+    def counted_async_to_sync(self, *args, **kwargs):
+        counts["async_to_sync"] += 1
+        return real_async_to_sync(self, *args, **kwargs)
+
+    monkeypatch.setattr(sync.SyncToAsync, "__call__", counted_sync_to_async)
+    monkeypatch.setattr(sync.AsyncToSync, "__call__", counted_async_to_sync)
+    return counts
+
+
+def over_asgi(*requests: tuple[str, str, dict]) -> list[httpx.Response]:
+    """Each (method, path, kwargs) through realtime_site.asgi.application, in order."""
+
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            return [await client.request(method, path, **kwargs) for method, path, kwargs in requests]
+
+    return asyncio.run(run())
+
+
+def token_header(user) -> dict[str, str]:
+    from rest_framework.authtoken.models import Token
+
+    return {"Authorization": f"Token {Token.objects.get_or_create(user=user)[0].key}"}
+
+
+def test_the_project_serves_http_with_the_one_thread_handler():
+    assert isinstance(django_asgi_app, OneThreadASGIHandler)
+    assert not asyncio.iscoroutinefunction(django_asgi_app._middleware_chain)
+
+
+def test_a_rest_write_crosses_the_event_loop_three_times(make_user, loop_crossings):
+    headers = token_header(make_user("staff@example.com", staff=True))
+    body = {"email": "new@example.com", "password": "a-long-password-1", "full_name": "New"}
+
+    (created,) = over_asgi(("POST", "/api/users/", {"json": body, "headers": headers}))
+
+    assert created.status_code == 201, created.text
+    assert created.json()["email"] == "new@example.com"
+    # Request start, the whole middleware chain with the view, the response's close.
+    # Django's stock handler makes twelve here: one per sync middleware method and the view.
+    assert loop_crossings == {"sync_to_async": 3, "async_to_sync": 0}
+
+
+def test_every_middleware_and_the_view_run_in_one_thread(make_user, settings):
+    threads: list[str] = []
+
+    def record_thread(get_response):
+        def middleware(request):
+            threads.append(threading.current_thread().name)
+            return get_response(request)
+
+        return middleware
+
+    settings.MIDDLEWARE = [
+        "realtime_site.tests.test_http_handler.outer_thread_recorder",
+        *settings.MIDDLEWARE,
+        "realtime_site.tests.test_http_handler.inner_thread_recorder",
+    ]
+    RECORDERS["outer"] = RECORDERS["inner"] = record_thread
+    handler = OneThreadASGIHandler()
+    user = make_user("someone@example.com")
+    headers = token_header(user)
+
+    async def run() -> httpx.Response:
+        transport = httpx.ASGITransport(app=handler)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            return await client.get(f"/api/users/{user.pk}/", headers=headers)
+
+    response = asyncio.run(run())
+
+    assert response.status_code == 200, response.text
+    assert len(threads) == 2 and threads[0] == threads[1] != threading.main_thread().name
+
+
+RECORDERS: dict[str, object] = {}
+
+
+def outer_thread_recorder(get_response):
+    return RECORDERS["outer"](get_response)
+
+
+def inner_thread_recorder(get_response):
+    return RECORDERS["inner"](get_response)
+
+
+def test_an_async_view_answers_through_the_sync_chain():
+    (ready,) = over_asgi(("GET", "/readyz", {}))
+    assert (ready.status_code, ready.json()["status"]) == (200, "ok")
+
+
+def test_session_sign_in_csrf_and_errors_keep_working(make_user):
+    make_user("admin@example.com", staff=True, password="a-long-password-1")
+
+    async def run() -> tuple[httpx.Response, ...]:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            login_page = await client.get("/admin/login/")
+            csrf = client.cookies["csrftoken"]
+            no_token = await client.post("/admin/login/", data={"username": "admin@example.com"})
+            signed_in = await client.post(
+                "/admin/login/?next=/admin/",
+                data={"username": "admin@example.com", "password": "a-long-password-1", "csrfmiddlewaretoken": csrf},
+                headers={"Referer": "http://localhost/admin/login/"},
+            )
+            admin = await client.get("/admin/")
+            missing = await client.get("/api/no-such-thing/")
+            return login_page, no_token, signed_in, admin, missing
+
+    login_page, no_token, signed_in, admin, missing = asyncio.run(run())
+
+    assert login_page.status_code == 200
+    assert no_token.status_code == 403
+    assert signed_in.status_code == 302 and signed_in.headers["location"] == "/admin/"
+    assert admin.status_code == 200 and "Site administration" in admin.text
+    assert missing.status_code == 404
+
+
+def test_a_request_has_its_turn_from_its_body_read_until_its_response_is_sent():
+    """While the fan-out waits for requests (request_priority.py): not during a slow upload, and not after."""
+    from broadcasting.request_priority import busy_requests
+
+    seen: dict[str, int] = {}
+
+    async def run() -> None:
+        busy = busy_requests()
+        response_sent = asyncio.Event()
+        body_parts = iter([b'{"a": ', b"1}"])
+        reads = 0
+
+        async def receive() -> dict:
+            nonlocal reads
+            reads += 1
+            if reads <= 2:  # the body, slowly: the request does not count yet
+                seen[f"while uploading part {reads}"] = busy.count
+                await asyncio.sleep(0.01)
+                return {"type": "http.request", "body": next(body_parts), "more_body": reads == 1}
+            # Django's disconnect listener, once the body is in and the view runs.
+            seen["while answering"] = busy.count
+            await response_sent.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                seen["when the response is sent"] = busy.count
+                response_sent.set()
+
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+            "scheme": "http", "path": "/healthz", "raw_path": b"/healthz", "query_string": b"",
+            "headers": [(b"host", b"localhost"), (b"content-type", b"application/json")],
+            "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000),
+        }  # fmt: skip
+        await django_asgi_app(scope, receive, send)
+        seen["after"] = busy.count
+
+    asyncio.run(run())
+
+    assert seen == {
+        "while uploading part 1": 0,
+        "while uploading part 2": 0,
+        "while answering": 1,
+        "when the response is sent": 1,
+        "after": 0,
+    }
