@@ -13,8 +13,9 @@ in one worker thread, as under WSGI, and a request crosses the loop three times
 
 That alone took a REST write at 5,000 sockets from 95 to 86 ms (7 ms at 10 sockets):
 the request still shared the loop and the GIL with the fan-out. So the handler also
-gives each request its turn, from its body read to its response sent, and the fan-out
-waits for it between chunks (broadcasting/request_priority.py): 13 ms.
+gives each request its turn, from its body read until its response goes out, and the
+fan-out waits for it between chunks (broadcasting/request_priority.py): 13-38 ms over
+the sittings of bench/RESULTS.md.
 
 Async views (the readiness probe) still work: Django runs them with ``async_to_sync``
 from that thread, on the server's loop. Every middleware the project uses can run
@@ -42,7 +43,7 @@ class OneThreadASGIHandler(ASGIHandler):
         self.load_middleware(is_async=False)
 
     async def __call__(self, scope, receive, send) -> None:
-        """Answer the request; from its body read to its response sent, the fan-out gives it way."""
+        """Answer the request; from its body read until its response goes out, the fan-out gives it way."""
         turn = busy_requests().turn()
         reset = _request_turn.set(turn)
         try:
@@ -58,6 +59,13 @@ class OneThreadASGIHandler(ASGIHandler):
         if turn is not None:
             turn.take()
         return body
+
+    async def send_response(self, response: HttpResponseBase, send) -> None:
+        """Hand the response to the server; the turn ends here, so a client that reads slowly holds none."""
+        turn = _request_turn.get()
+        if turn is not None:
+            turn.release()
+        await super().send_response(response, send)
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         """The sync chain (``get_response``) in the request's thread; see the module docstring."""
