@@ -7,10 +7,12 @@ after another and measures, with the same client code for every configuration:
 
 - deliveries/s: frames received / (last receipt - first POST);
 - commit->receive p50/p95/p99: the frame's own server timestamp to its receipt (one
-  machine, one clock), over every delivery;
+  machine, one clock), over every delivery; and per write, its first and its last
+  delivery (medians over the writes);
 - lost: deliveries still missing 15 s after the last write;
 - REST write latency: median POST round trip (from a writer process of its own);
-- server CPU seconds per 1,000 deliveries (every server process, from /proc);
+- server CPU seconds per 1,000 deliveries (every server process, from /proc), and the
+  reading client's own;
 - server memory per idle socket: resident set after opening the sockets minus before;
 - per-worker socket spread, for multi-worker configurations.
 
@@ -21,6 +23,8 @@ the ASGI servers compared for `make serve` (daphne, uvicorn, granian, hypercorn)
 Compare numbers only within one sitting: the machine is shared.
 
     .venv/bin/python bench/delivery.py --sockets 100 1000 5000 --writes 50
+    .venv/bin/python bench/delivery.py --sockets 5000 --writes 30 --writes-per-sec 4 \
+        --targets serve-memory --server-env REALTIME_FANOUT_SHARE_DURING_REQUESTS=1
 """
 
 import argparse
@@ -309,6 +313,7 @@ async def measure(
     delivered = len(receipts)
     last_receipt = max(received_at for received_at, _ in receipts)
     latencies_ms = [(received_at - stamp_secs(stamp)) * 1000 for received_at, stamp in receipts]
+    spans_ms = write_spans_ms(run.received)
     return {
         "target": target.name,
         "sockets": sockets_count,
@@ -322,8 +327,8 @@ async def measure(
         "p99_ms": round(percentile(latencies_ms, 0.99), 1),
         # Per write, its first and its last delivery (medians over the writes): the
         # path's fixed cost, and the time one event takes to reach every socket.
-        "first_ms": round(statistics.median(min(spans) for spans in write_spans_ms(run.received)), 1),
-        "last_ms": round(statistics.median(max(spans) for spans in write_spans_ms(run.received)), 1),
+        "first_ms": round(statistics.median(min(spans) for spans in spans_ms), 1),
+        "last_ms": round(statistics.median(max(spans) for spans in spans_ms), 1),
         "rest_write_ms": round(statistics.median(run.post_secs) * 1000, 1),
         "cpu_secs_per_1000": round(cpu_secs / max(delivered, 1) * 1000, 4),
         # The one reading client's CPU for the same frames: where it nears the server's
