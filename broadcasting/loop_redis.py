@@ -8,12 +8,12 @@ each keep their clients here, so each loop gets its own and a script is register
 once per client.
 """
 
-import asyncio
-import weakref
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
+
+from .per_loop import PerLoop
 
 # A slow Redis must cost a socket or a stats call seconds at most, not redis-py's default.
 TIMEOUT_SECS = 2
@@ -24,9 +24,7 @@ class LoopRedis:
 
     def __init__(self, **options: Any) -> None:
         self.options = {"socket_timeout": TIMEOUT_SECS, "socket_connect_timeout": TIMEOUT_SECS, **options}
-        self._by_loop: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[str, tuple[aioredis.Redis, dict[str, AsyncScript]]]
-        ] = weakref.WeakKeyDictionary()
+        self._by_loop: PerLoop[dict[str, tuple[aioredis.Redis, dict[str, AsyncScript]]]] = PerLoop(lambda loop: {})
 
     def client(self, url: str) -> aioredis.Redis:
         """This loop's client of ``url``."""
@@ -41,7 +39,7 @@ class LoopRedis:
         return script
 
     def _entry(self, url: str) -> tuple[aioredis.Redis, dict[str, AsyncScript]]:
-        by_url = self._by_loop.setdefault(asyncio.get_running_loop(), {})
+        by_url = self._by_loop.get()
         entry = by_url.get(url)
         if entry is None:
             entry = by_url[url] = (aioredis.from_url(url, **self.options), {})

@@ -33,7 +33,6 @@ refresh holds every user again and settles what a lost answer may have left unsa
 import asyncio
 import logging
 import uuid
-import weakref
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +43,7 @@ from . import metrics, transport
 from .circuit import Circuit
 from .conf import realtime_setting
 from .events import PresenceChange
+from .per_loop import PerLoop
 from .presence_frames import join_change, leave_change, presence_frame
 from .presence_store import (
     KEEP_ANONYMOUS_COUNT,
@@ -264,14 +264,10 @@ class ProcessPresence:
     """The presence of this process's sockets; one LoopPresence per event loop."""
 
     def __init__(self) -> None:
-        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopPresence] = weakref.WeakKeyDictionary()
+        self._loops: PerLoop[LoopPresence] = PerLoop(LoopPresence)
 
     def _here(self) -> LoopPresence:
-        loop = asyncio.get_running_loop()
-        here = self._loops.get(loop)
-        if here is None:
-            here = self._loops[loop] = LoopPresence(loop)
-        return here
+        return self._loops.get()
 
     def arrived(self, channel: str, user_pk: Any) -> None:
         """Called when a socket (or a /ws/ subscription) joins ``channel``'s fanout; never waits."""

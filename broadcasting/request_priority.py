@@ -28,7 +28,8 @@ fanout.py.
 """
 
 import asyncio
-import weakref
+
+from .per_loop import PerLoop
 
 
 class BusyRequests:
@@ -81,13 +82,9 @@ class RequestTurn:
             self._busy._ended()
 
 
-_by_loop: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, BusyRequests]" = weakref.WeakKeyDictionary()
+_per_loop: PerLoop[BusyRequests] = PerLoop(lambda loop: BusyRequests())
 
 
 def busy_requests(loop: asyncio.AbstractEventLoop | None = None) -> BusyRequests:
     """The requests of ``loop`` (default: the running one)."""
-    loop = loop or asyncio.get_running_loop()
-    busy = _by_loop.get(loop)
-    if busy is None:
-        busy = _by_loop[loop] = BusyRequests()
-    return busy
+    return _per_loop.get(loop)

@@ -1,0 +1,31 @@
+"""
+PerLoop: one object per event loop, made on first use in that loop.
+
+A server process has one event loop, but a process may run several over its life
+(each in-process test has its own; so do management commands that run async code),
+and what belongs to a loop (its futures, its Redis connections, its sockets) must not
+leak into the next. Presence, the requests' turn before the fan-out and the Redis
+clients each keep their per-loop state here; it is dropped with its loop.
+"""
+
+import asyncio
+import weakref
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class PerLoop(Generic[T]):
+    """``make(loop)`` once per event loop; ``get()`` returns the running loop's (or ``loop``'s)."""
+
+    def __init__(self, make: Callable[[asyncio.AbstractEventLoop], T]) -> None:
+        self._make = make
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] = weakref.WeakKeyDictionary()
+
+    def get(self, loop: asyncio.AbstractEventLoop | None = None) -> T:
+        loop = loop or asyncio.get_running_loop()
+        value = self._by_loop.get(loop)
+        if value is None:
+            value = self._by_loop[loop] = self._make(loop)
+        return value
