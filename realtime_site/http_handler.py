@@ -17,16 +17,33 @@ gives each request its turn, from its body read until its response goes out, and
 fan-out waits for it between chunks (broadcasting/request_priority.py): 13-38 ms over
 the sittings of bench/RESULTS.md.
 
+**A pool of threads, not a thread per request.** Django's handler answers each
+request in a thread of its own, started for it and ended after it (asgiref's
+``ThreadSensitiveContext``). Whatever a thread keeps is then lost with every request:
+its database connection, opened and closed each time whatever ``CONN_MAX_AGE`` says,
+and the serializers broadcasting/frames.py keeps per thread to render events, built
+again for each write. Here the chain runs in a pool of ``REQUEST_THREADS`` threads,
+as a threaded WSGI server would: a connection lives for ``CONN_MAX_AGE`` in its thread
+and is checked before each request and after it, as Django's request signals do
+(they still fire, in the request's own thread, where no connection is open), so at
+most ``REQUEST_THREADS`` connections per process. A REST write took 17-19 ms instead
+of 23-24 on SQLite (bench/RESULTS.md). Code that streams a response from the database
+after the view returns would run outside the pool, in that per-request thread: the
+project has none.
+
 Async views (the readiness probe) still work: Django runs them with ``async_to_sync``
 from that thread, on the server's loop. Every middleware the project uses can run
 sync; ``load_middleware`` refuses one that cannot.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.base import BaseHandler
+from django.db import close_old_connections, reset_queries
 from django.http import HttpRequest, HttpResponseBase
 
 from broadcasting.request_priority import RequestTurn, busy_requests
@@ -41,6 +58,8 @@ class OneThreadASGIHandler(ASGIHandler):
     def __init__(self) -> None:
         BaseHandler.__init__(self)
         self.load_middleware(is_async=False)
+        # Threads start with the first requests, so a server may fork after this.
+        self.threads = ThreadPoolExecutor(settings.REQUEST_THREADS, thread_name_prefix="django-request")
 
     async def __call__(self, scope, receive, send) -> None:
         """Answer the request; from its body read until its response goes out, the fan-out gives it way."""
@@ -68,8 +87,21 @@ class OneThreadASGIHandler(ASGIHandler):
         await super().send_response(response, send)
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
-        """The sync chain (``get_response``) in the request's thread; see the module docstring."""
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        """The sync chain in one of the pool's threads; see the module docstring."""
+        return await sync_to_async(self.get_response_in_pool, thread_sensitive=False, executor=self.threads)(request)
+
+    def get_response_in_pool(self, request: HttpRequest) -> HttpResponseBase:
+        """
+        ``get_response`` with this thread's database connections looked after as
+        Django's request_started and request_finished handlers would: closed when too
+        old, broken, or left out of autocommit, before the request and after it.
+        """
+        reset_queries()
+        close_old_connections()
+        try:
+            return self.get_response(request)
+        finally:
+            close_old_connections()
 
 
 def get_one_thread_asgi_application() -> OneThreadASGIHandler:

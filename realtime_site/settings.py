@@ -8,6 +8,7 @@ DJANGO_HTTPS=1, never merely because DEBUG is off, so the project also runs on p
 http behind a TLS-terminating proxy and in local tests.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -106,9 +107,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take SQLite's write lock at BEGIN, so two writers queue
     # instead of failing with "database is locked" when both try to upgrade a read lock.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# Requests run in a pool of REQUEST_THREADS threads (realtime_site/http_handler.py),
+# so a connection is kept by its thread for CONN_MAX_AGE seconds and reused by the
+# requests that thread answers: at most REQUEST_THREADS of them per server process.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+REQUEST_THREADS = env.int("DJANGO_REQUEST_THREADS", default=min(32, (os.cpu_count() or 1) + 4))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"

@@ -12,3 +12,6 @@ from realtime_site.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F405
+# Each test's requests leave no connection open in the request threads
+# (http_handler.py): a PostgreSQL test database cannot be dropped while one is.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -98,6 +98,112 @@ def test_every_middleware_and_the_view_run_in_one_thread(make_user, settings):
     assert len(threads) == 2 and threads[0] == threads[1] != threading.main_thread().name
 
 
+@pytest.fixture
+def pooled_handler(settings, monkeypatch):
+    """
+    A handler with its own pool of two threads and CONN_MAX_AGE 60, whose middleware
+    records, per request, the thread and the database connection it used (``seen``);
+    those connections are closed when the test ends.
+    """
+    from django.db import connection, transaction
+
+    seen: list[tuple[str, object]] = []  # holding each connection keeps its identity unique
+
+    def record_connection(get_response):
+        def middleware(request):
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            seen.append((threading.current_thread().name, connection.connection))
+            if request.headers.get("X-Leave-Autocommit-Off"):
+                transaction.set_autocommit(False)  # a view that forgot to restore it
+            return get_response(request)
+
+        return middleware
+
+    settings.REQUEST_THREADS = 2
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "realtime_site.tests.test_http_handler.inner_thread_recorder"]
+    RECORDERS["inner"] = record_connection
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
+    handler = OneThreadASGIHandler()
+    handler.seen = seen
+    yield handler
+    handler.threads.shutdown(wait=True)
+    for _, kept in seen:
+        kept.close()  # a PostgreSQL test database cannot be dropped while one is open
+
+
+def get_many(handler, count: int, *, at_once: bool, headers: dict | None = None) -> list[httpx.Response]:
+    async def run() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=handler)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            if at_once:
+                return await asyncio.gather(*(client.get("/healthz", headers=headers) for _ in range(count)))
+            return [await client.get("/healthz", headers=headers) for _ in range(count)]
+
+    return asyncio.run(run())
+
+
+@pytest.mark.database
+def test_requests_reuse_the_pools_threads_and_their_connections(pooled_handler):
+    responses = get_many(pooled_handler, 5, at_once=False)
+
+    assert [response.status_code for response in responses] == [200] * 5
+    # One after another: one thread, one database connection kept for CONN_MAX_AGE.
+    threads, connections = zip(*pooled_handler.seen, strict=True)
+    assert len(set(threads)) == 1 and all(one is connections[0] for one in connections)
+    thread = threads[0]
+    assert thread.startswith("django-request") and thread != threading.main_thread().name
+
+
+@pytest.mark.database
+def test_requests_at_once_use_at_most_request_threads_threads(pooled_handler):
+    responses = get_many(pooled_handler, 20, at_once=True)
+
+    assert [response.status_code for response in responses] == [200] * 20
+    assert len({thread for thread, _ in pooled_handler.seen}) <= 2
+    assert len({id(connection) for _, connection in pooled_handler.seen}) <= 2
+
+
+def in_memory_sqlite() -> bool:
+    from django.db import connection
+
+    return connection.vendor == "sqlite" and connection.is_in_memory_db()  # type: ignore[attr-defined]
+
+
+# Django never closes an in-memory SQLite database, so these two need a real one:
+# `make test-database` runs them on PostgreSQL (and they run on a file SQLite database).
+needs_a_closable_database = pytest.mark.skipif(
+    "in_memory_sqlite()", reason="Django never closes an in-memory SQLite database; make test-database runs this"
+)
+
+
+@pytest.mark.database
+@needs_a_closable_database
+def test_a_connection_a_request_left_out_of_autocommit_is_not_reused(pooled_handler):
+    from django.db import connection
+
+    (broken,) = get_many(pooled_handler, 1, at_once=False, headers={"X-Leave-Autocommit-Off": "1"})
+    after = get_many(pooled_handler, 3, at_once=False)
+
+    assert broken.status_code == 200 and [response.status_code for response in after] == [200] * 3
+    (thread_before, broken_connection), *later = pooled_handler.seen
+    # Closed after the request that broke it; the next request opened a new one and kept it.
+    assert {thread for thread, _ in later} == {thread_before}
+    assert all(one is later[0][1] for _, one in later) and later[0][1] is not broken_connection
+    assert pooled_handler.threads.submit(connection.get_autocommit).result() is True
+
+
+@pytest.mark.database
+@needs_a_closable_database
+def test_with_conn_max_age_0_no_connection_outlives_its_request(pooled_handler, monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
+    get_many(pooled_handler, 3, at_once=False)
+
+    assert pooled_handler.threads.submit(lambda: connection.connection).result() is None
+
+
 RECORDERS: dict[str, object] = {}
 
 
