@@ -112,7 +112,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # requests that thread answers: at most REQUEST_THREADS of them per server process.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
-REQUEST_THREADS = env.int("DJANGO_REQUEST_THREADS", default=min(32, (os.cpu_count() or 1) + 4))
+# SQLite lets one writer in at a time, and writers in other threads wait for it by
+# sleeping and retrying, the unlucky ones again and again: at 4 concurrent writers a
+# write's p99 was 1.1 s in 6 threads and 0.1 s in one, at the same writes/s
+# (bench/RESULTS.md). So one thread on SQLite; Python's default for I/O pools else.
+REQUEST_THREADS = env.int(
+    "DJANGO_REQUEST_THREADS",
+    default=1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else min(32, (os.cpu_count() or 1) + 4),
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"

@@ -65,6 +65,24 @@ def test_redis_url_selects_channels_redis_without_the_redis_8_timeout_trap():
     assert backend == "channels_redis.core.RedisChannelLayer" and float(socket_timeout) > 5
 
 
+def request_threads_and_conn_max_age(**env: str) -> list[str]:
+    completed = run_manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.REQUEST_THREADS, s.DATABASES['default']['CONN_MAX_AGE'])",
+        **env,
+    )
+    return completed.stdout.splitlines()[-1].split()
+
+
+def test_request_threads_are_one_on_sqlite_and_a_pool_on_other_databases():
+    assert request_threads_and_conn_max_age() == ["1", "60"]
+    postgres = request_threads_and_conn_max_age(DATABASE_URL="postgres://postgres@127.0.0.1:5432/test")
+    assert int(postgres[0]) > 1 and postgres[1] == "60"
+    chosen = request_threads_and_conn_max_age(DJANGO_REQUEST_THREADS="3", DATABASE_CONN_MAX_AGE="0")
+    assert chosen == ["3", "0"]
+
+
 def test_a_django_warning_is_logged_once_with_debug_on():
     completed = run_manage(
         "shell", "-c", "import logging; logging.getLogger('django.request').warning('logged once?')", DJANGO_DEBUG="1"
