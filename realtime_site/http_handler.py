@@ -26,10 +26,11 @@ again for each write. Here the chain runs in a pool of ``REQUEST_THREADS`` threa
 as a threaded WSGI server would: a connection lives for ``CONN_MAX_AGE`` in its thread
 and is checked before each request and after it, as Django's request signals do
 (they still fire, in the request's own thread, where no connection is open), so at
-most ``REQUEST_THREADS`` connections per process. A REST write took 17-19 ms instead
-of 23-24 on SQLite (bench/RESULTS.md). Code that streams a response from the database
-after the view returns would run outside the pool, in that per-request thread: the
-project has none.
+most ``REQUEST_THREADS`` connections per process (one thread on SQLite: settings.py
+says why). A REST write took 17-19 ms instead of 21-23 on SQLite, 20-21 instead of
+33-37 on PostgreSQL (bench/RESULTS.md). Code that streams a response from the
+database after the view returns would run outside the pool, in that per-request
+thread: the project has none.
 
 Async views (the readiness probe) still work: Django runs them with ``async_to_sync``
 from that thread, on the server's loop. Every middleware the project uses can run
