@@ -32,15 +32,28 @@ def loop_crossings(monkeypatch) -> dict[str, int]:
     return counts
 
 
-def over_asgi(*requests: tuple[str, str, dict]) -> list[httpx.Response]:
-    """Each (method, path, kwargs) through realtime_site.asgi.application, in order."""
+def over_asgi(*requests: tuple[str, str, dict], app=application, at_once: bool = False) -> list[httpx.Response]:
+    """Each (method, path, kwargs) through ``app`` (the project's ASGI application), in order or all at once."""
 
     async def run() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=application)
+        transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-            return [await client.request(method, path, **kwargs) for method, path, kwargs in requests]
+            sends = [client.request(method, path, **kwargs) for method, path, kwargs in requests]
+            if at_once:
+                return await asyncio.gather(*sends)
+            return [await send for send in sends]
 
     return asyncio.run(run())
+
+
+def http_scope(method: str, path: str) -> dict:
+    """A plain HTTP request's ASGI scope, for requests driven by hand."""
+    return {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"",
+        "headers": [(b"host", b"localhost"), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000),
+    }  # fmt: skip
 
 
 def token_header(user) -> dict[str, str]:
@@ -87,12 +100,7 @@ def test_every_middleware_and_the_view_run_in_one_thread(make_user, settings):
     user = make_user("someone@example.com")
     headers = token_header(user)
 
-    async def run() -> httpx.Response:
-        transport = httpx.ASGITransport(app=handler)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-            return await client.get(f"/api/users/{user.pk}/", headers=headers)
-
-    response = asyncio.run(run())
+    (response,) = over_asgi(("GET", f"/api/users/{user.pk}/", {"headers": headers}), app=handler)
 
     assert response.status_code == 200, response.text
     assert len(threads) == 2 and threads[0] == threads[1] != threading.main_thread().name
@@ -132,20 +140,13 @@ def pooled_handler(settings, monkeypatch):
         kept.close()  # a PostgreSQL test database cannot be dropped while one is open
 
 
-def get_many(handler, count: int, *, at_once: bool, headers: dict | None = None) -> list[httpx.Response]:
-    async def run() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=handler)
-        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
-            if at_once:
-                return await asyncio.gather(*(client.get("/healthz", headers=headers) for _ in range(count)))
-            return [await client.get("/healthz", headers=headers) for _ in range(count)]
-
-    return asyncio.run(run())
+def healthz_requests(count: int, headers: dict | None = None) -> list[tuple[str, str, dict]]:
+    return [("GET", "/healthz", {"headers": headers})] * count
 
 
 @pytest.mark.database
 def test_requests_reuse_the_pools_threads_and_their_connections(pooled_handler):
-    responses = get_many(pooled_handler, 5, at_once=False)
+    responses = over_asgi(*healthz_requests(5), app=pooled_handler)
 
     assert [response.status_code for response in responses] == [200] * 5
     # One after another: one thread, one database connection kept for CONN_MAX_AGE.
@@ -157,11 +158,62 @@ def test_requests_reuse_the_pools_threads_and_their_connections(pooled_handler):
 
 @pytest.mark.database
 def test_requests_at_once_use_at_most_request_threads_threads(pooled_handler):
-    responses = get_many(pooled_handler, 20, at_once=True)
+    responses = over_asgi(*healthz_requests(20), app=pooled_handler, at_once=True)
 
     assert [response.status_code for response in responses] == [200] * 20
     assert len({thread for thread, _ in pooled_handler.seen}) <= 2
     assert len({id(connection) for _, connection in pooled_handler.seen}) <= 2
+
+
+def test_a_slow_upload_or_an_unread_response_holds_no_request_thread(settings):
+    """With one request thread (SQLite's), a client that never finishes its body or never reads blocks no one."""
+    settings.REQUEST_THREADS = 1
+    handler = OneThreadASGIHandler()
+
+    async def run() -> httpx.Response:
+        uploader_stalled, downloader_stalled, let_go = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+        async def uploader_receive() -> dict:
+            if not uploader_stalled.is_set():
+                uploader_stalled.set()
+                return {"type": "http.request", "body": b'{"a": ', "more_body": True}
+            await let_go.wait()  # the rest of the body never comes until the end
+            return {"type": "http.disconnect"}
+
+        downloader_body = [{"type": "http.request", "body": b"", "more_body": False}]
+
+        async def downloader_receive() -> dict:
+            if downloader_body:
+                return downloader_body.pop()
+            await let_go.wait()  # Django listens for the disconnect meanwhile
+            return {"type": "http.disconnect"}
+
+        async def downloader_send(message: dict) -> None:
+            downloader_stalled.set()
+            await let_go.wait()  # a client that does not read: the server cannot hand it anything
+
+        async def ignore(message: dict) -> None:
+            pass
+
+        stalled = [
+            asyncio.create_task(handler(http_scope("POST", "/healthz"), uploader_receive, ignore)),
+            asyncio.create_task(handler(http_scope("GET", "/healthz"), downloader_receive, downloader_send)),
+        ]
+        await asyncio.wait_for(asyncio.gather(uploader_stalled.wait(), downloader_stalled.wait()), 5)
+        try:
+            transport = httpx.ASGITransport(app=handler)
+            async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+                return await asyncio.wait_for(client.get("/healthz"), 5)
+        finally:
+            let_go.set()
+            await asyncio.wait_for(asyncio.gather(*stalled, return_exceptions=True), 5)
+
+    try:
+        response = asyncio.run(run())
+    finally:
+        handler.threads.shutdown(wait=True)
+
+    assert response.status_code == 200
 
 
 def in_memory_sqlite() -> bool:
@@ -182,8 +234,8 @@ needs_a_closable_database = pytest.mark.skipif(
 def test_a_connection_a_request_left_out_of_autocommit_is_not_reused(pooled_handler):
     from django.db import connection
 
-    (broken,) = get_many(pooled_handler, 1, at_once=False, headers={"X-Leave-Autocommit-Off": "1"})
-    after = get_many(pooled_handler, 3, at_once=False)
+    (broken,) = over_asgi(*healthz_requests(1, {"X-Leave-Autocommit-Off": "1"}), app=pooled_handler)
+    after = over_asgi(*healthz_requests(3), app=pooled_handler)
 
     assert broken.status_code == 200 and [response.status_code for response in after] == [200] * 3
     (thread_before, broken_connection), *later = pooled_handler.seen
@@ -199,7 +251,7 @@ def test_with_conn_max_age_0_no_connection_outlives_its_request(pooled_handler, 
     from django.db import connection
 
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
-    get_many(pooled_handler, 3, at_once=False)
+    over_asgi(*healthz_requests(3), app=pooled_handler)
 
     assert pooled_handler.threads.submit(lambda: connection.connection).result() is None
 
@@ -276,13 +328,7 @@ def test_a_request_has_its_turn_from_its_body_read_until_its_response_goes_out()
                 seen["when the response is sent"] = busy.count
                 response_sent.set()
 
-        scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-            "scheme": "http", "path": "/healthz", "raw_path": b"/healthz", "query_string": b"",
-            "headers": [(b"host", b"localhost"), (b"content-type", b"application/json")],
-            "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000),
-        }  # fmt: skip
-        await django_asgi_app(scope, receive, send)
+        await django_asgi_app(http_scope("POST", "/healthz"), receive, send)
         seen["after"] = busy.count
 
     asyncio.run(run())
