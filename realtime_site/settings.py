@@ -103,7 +103,8 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if SQLITE:
     # IMMEDIATE transactions take SQLite's write lock at BEGIN, so two writers queue
     # instead of failing with "database is locked" when both try to upgrade a read lock.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
@@ -116,10 +117,7 @@ DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 # sleeping and retrying, the unlucky ones again and again: at 4 concurrent writers a
 # write's p99 was 1.1 s in 6 threads and 0.1 s in one, at the same writes/s
 # (bench/RESULTS.md). So one thread on SQLite; Python's default for I/O pools else.
-REQUEST_THREADS = env.int(
-    "DJANGO_REQUEST_THREADS",
-    default=1 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else min(32, (os.cpu_count() or 1) + 4),
-)
+REQUEST_THREADS = env.int("DJANGO_REQUEST_THREADS", default=1 if SQLITE else min(32, (os.cpu_count() or 1) + 4))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "users.User"
