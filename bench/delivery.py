@@ -264,7 +264,9 @@ async def in_writer_process(function, *args):
     writer = context.Process(target=function, args=(*args, writer_end))
     writer.start()
     outcome = await asyncio.to_thread(results.recv)
-    writer.join()
+    # Not writer.join() here: the writer's interpreter takes ~0.1 s to exit, and frames
+    # arriving meanwhile would wait for this loop and be timed late.
+    await asyncio.to_thread(writer.join)
     return outcome
 
 
@@ -329,6 +331,11 @@ async def measure(
         # path's fixed cost, and the time one event takes to reach every socket.
         "first_ms": round(statistics.median(min(spans) for spans in spans_ms), 1),
         "last_ms": round(statistics.median(max(spans) for spans in spans_ms), 1),
+        # The writes whose last delivery came latest (index in order of writing, ms):
+        # tells a tail spread over every write from one write that waited.
+        "slowest_writes": sorted(
+            ((index, round(max(spans), 1)) for index, spans in enumerate(spans_ms)), key=lambda pair: -pair[1]
+        )[:3],
         "rest_write_ms": round(statistics.median(run.post_secs) * 1000, 1),
         "cpu_secs_per_1000": round(cpu_secs / max(delivered, 1) * 1000, 4),
         # The one reading client's CPU for the same frames: where it nears the server's
