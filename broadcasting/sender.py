@@ -17,6 +17,12 @@ management command) first gives the queue up to PUBLISH_TIMEOUT_SECS to drain.
 
 Channels' in-memory layer lives on the server's event loop and cannot block, so
 transport.py sends to it directly; this sender is for layers that do I/O.
+
+**Warmed up at a server's start.** The thread starts with the first event, and its
+first round opened its own connections (a thread's event loop cannot use another's):
+that first event of every server process reached its sockets 20-35 ms later than the
+next ones on Redis (bench/RESULTS.md). A server process calls ``warm_up`` as it starts,
+so the thread and its connections are ready before the first write.
 """
 
 import asyncio
@@ -38,11 +44,14 @@ ROUND_EVENTS = 500
 
 # send_round(events): send one round to the layer; raises when the layer failed.
 SendRound = Callable[[list[LiveEvent]], Awaitable[None]]
+# connect(): open the thread's connections to the layer; raises when it could not.
+Connect = Callable[[], Awaitable[None]]
 
 
 class EventSender:
-    def __init__(self, send_round: SendRound) -> None:
+    def __init__(self, send_round: SendRound, connect: Connect | None = None) -> None:
         self.send_round = send_round
+        self.connect = connect
         self._queue: collections.deque[LiveEvent] = collections.deque()
         self._wakeup = threading.Condition()
         self._busy = False
@@ -71,15 +80,21 @@ class EventSender:
                 self._wakeup.wait(remaining)
         return True
 
+    def warm_up(self) -> None:
+        """Called as a server process starts: the thread starts and connects now, not with the first event."""
+        self._start()
+
     def _start(self) -> None:
         with self._wakeup:
             if self._thread is not None and self._thread.is_alive():
                 return
+            self._busy = True  # until the thread has connected and found the queue empty (see drain)
             self._thread = threading.Thread(target=self._run, name="realtime-event-sender", daemon=True)
             self._thread.start()
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
+        self._connect(loop)
         while True:
             with self._wakeup:
                 while not self._queue:
@@ -89,6 +104,18 @@ class EventSender:
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), ROUND_EVENTS))]
                 self._busy = True
             self._send(loop, batch)
+
+    def _connect(self, loop: asyncio.AbstractEventLoop) -> None:
+        """
+        Open the thread's connections. Only a head start: a failure here is logged and
+        changes nothing else (the first round finds the layer as it is, and decides).
+        """
+        if self.connect is None:
+            return
+        try:
+            loop.run_until_complete(asyncio.wait_for(self.connect(), realtime_setting("PUBLISH_TIMEOUT_SECS")))
+        except Exception as error:
+            logger.info("The event sender could not connect to the layer yet (%s: %s).", type(error).__name__, error)
 
     def _send(self, loop: asyncio.AbstractEventLoop, batch: list[LiveEvent]) -> None:
         if not self.circuit.closed():

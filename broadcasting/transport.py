@@ -81,8 +81,23 @@ async def _send_round(events: list[LiveEvent]) -> None:
     await asyncio.gather(*(send_channel(channel_events) for channel_events in by_channel))
 
 
-event_sender = EventSender(_send_round)
+async def _connect_sender() -> None:
+    """
+    Open the sender thread's connections the way a round would: a group_send to a
+    group with no members reads the group (channels-redis: one connection per shard
+    that holds it) and sends nothing.
+    """
+    await get_channel_layer().group_send(group_name("sender-warm-up"), {"type": "warm.up"})
+
+
+event_sender = EventSender(_send_round, connect=_connect_sender)
 atexit.register(event_sender.drain_at_exit)
+
+
+def warm_up_sender() -> None:
+    """Called as a server process starts: a layer that does I/O gets its sender thread and connections now."""
+    if not isinstance(get_channel_layer(), InMemoryChannelLayer):
+        event_sender.warm_up()
 
 
 async def send_presence_change(change: PresenceChange) -> None:

@@ -21,6 +21,9 @@ heap (``gc.freeze``) every few seconds, so collections walk only what is new, an
 once every GC_RECLAIM_SECS unfreezes and collects fully, to reclaim the cycles of
 sockets closed meanwhile.
 
+On Redis each worker also starts its event sender (broadcasting/sender.py) as it
+starts, so the first write after a start does not wait for the sender to connect.
+
 More than one worker needs REDIS_URL: on the in-memory layer each worker would only
 reach its own sockets. On SIGTERM each worker closes its sockets with 1012 (service
 restart); clients reconnect, to another worker if one is up, and resume with since.
@@ -128,6 +131,9 @@ def run_worker(host: str, port: int) -> None:
 
     config = uvicorn_config(host, port)
     config.load()  # imports the application: Django's startup heap, frozen next
+    from broadcasting.transport import warm_up_sender  # once Django is set up: the layer is a setting
+
+    warm_up_sender()
     gc.collect()
     gc.freeze()
     threading.Thread(target=freeze_heap_forever, name="gc-freezer", daemon=True).start()

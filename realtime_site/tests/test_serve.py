@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from testing.live_server import PROJECT_DIR, base_env
 from testing.sockets import Socket
@@ -103,6 +104,26 @@ async def test_sigterm_closes_sockets_with_1012_and_a_client_resumes_on_another_
     assert [frame["seq"] for frame in replayed] == list(range(last_seq + 1, last_seq + 6))
     assert [frame["data"]["title"] for frame in replayed] == [f"post {number}" for number in range(1, 6)]
     await resumed.close()
+
+
+@pytest.mark.live_server
+@pytest.mark.redis
+def test_a_worker_on_redis_opens_its_event_senders_connection_before_the_first_write(live_stack, own_redis):
+    """
+    The sender thread connects as the worker starts (sender.py, "Warmed up"): on a Redis
+    of the test's own, with no socket and no write yet, a connection has already read
+    a group (the warm-up's group_send: ZREMRANGEBYSCORE then ZRANGE) and none has sent.
+    """
+    redis_server = own_redis()
+    stack = live_stack(redis_url=redis_server.url)
+    stack.start_server("serve")
+    admin = redis.Redis.from_url(redis_server.url)
+    try:
+        commands = [client["cmd"] for client in admin.client_list() if client["cmd"] != "client|list"]
+        assert "zrange" in commands, commands
+        assert "evalsha" not in commands and "eval" not in commands  # no event sent
+    finally:
+        admin.close()
 
 
 class Stop(Exception):
