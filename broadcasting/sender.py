@@ -20,9 +20,10 @@ transport.py sends to it directly; this sender is for layers that do I/O.
 
 **Warmed up at a server's start.** The thread starts with the first event, and its
 first round opened its own connections (a thread's event loop cannot use another's):
-that first event of every server process reached its sockets 20-35 ms later than the
-next ones on Redis (bench/RESULTS.md). A server process calls ``warm_up`` as it starts,
-so the thread and its connections are ready before the first write.
+14 ms instead of 2, so on Redis a server process's first write was the slowest one
+to reach its sockets in six benchmark runs out of six (bench/RESULTS.md). A server
+process calls ``warm_up`` as it starts, so the thread and its connections are ready
+before the first write.
 """
 
 import asyncio
