@@ -329,12 +329,12 @@ async def measure(
         "p99_ms": round(percentile(latencies_ms, 0.99), 1),
         # Per write, its first and its last delivery (medians over the writes): the
         # path's fixed cost, and the time one event takes to reach every socket.
-        "first_ms": round(statistics.median(min(spans) for spans in spans_ms), 1),
-        "last_ms": round(statistics.median(max(spans) for spans in spans_ms), 1),
+        "first_ms": round(statistics.median(min(spans) for spans in spans_ms.values()), 1),
+        "last_ms": round(statistics.median(max(spans) for spans in spans_ms.values()), 1),
         # The writes whose last delivery came latest (index in order of writing, ms):
         # tells a tail spread over every write from one write that waited.
         "slowest_writes": sorted(
-            ((index, round(max(spans), 1)) for index, spans in enumerate(spans_ms)), key=lambda pair: -pair[1]
+            ((index, round(max(spans), 1)) for index, spans in spans_ms.items()), key=lambda pair: -pair[1]
         )[:3],
         "rest_write_ms": round(statistics.median(run.post_secs) * 1000, 1),
         "cpu_secs_per_1000": round(cpu_secs / max(delivered, 1) * 1000, 4),
@@ -347,9 +347,13 @@ async def measure(
     }
 
 
-def write_spans_ms(received: list[list[tuple[float, str]]]) -> list[list[float]]:
-    """Each write's delivery latencies, in ms (writes with none left out)."""
-    return [[(at - stamp_secs(stamp)) * 1000 for at, stamp in per_write] for per_write in received if per_write]
+def write_spans_ms(received: list[list[tuple[float, str]]]) -> dict[int, list[float]]:
+    """Each write's delivery latencies in ms, by the write's index (writes with none left out)."""
+    return {
+        index: [(at - stamp_secs(stamp)) * 1000 for at, stamp in per_write]
+        for index, per_write in enumerate(received)
+        if per_write
+    }
 
 
 def make_target(name: str, redis_url: str, server_env: dict[str, str] | None = None) -> Target:
