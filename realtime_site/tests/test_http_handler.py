@@ -107,11 +107,17 @@ def test_every_middleware_and_the_view_run_in_one_thread(make_user, settings):
 
 
 @pytest.fixture
-def pooled_handler(settings, monkeypatch):
+def pooled_handler(request, settings, monkeypatch):
     """
-    A handler with its own pool of two threads and CONN_MAX_AGE 60, whose middleware
-    records, per request, the thread and the database connection it used (``seen``);
-    those connections are closed when the test ends.
+    A handler with its own pool of threads (one; a test parametrizes it indirectly for
+    more) and CONN_MAX_AGE 60, whose middleware records, per request, the thread and
+    the database connection it used (``seen``); those connections are closed when the
+    test ends.
+
+    One thread by default, because a ThreadPoolExecutor may start a second thread for
+    sequential requests: a thread sets its request's result before it counts itself
+    idle, so the next request can come in between. The tests that follow a request's
+    thread need it to be the one.
     """
     from django.db import connection, transaction
 
@@ -128,7 +134,7 @@ def pooled_handler(settings, monkeypatch):
 
         return middleware
 
-    settings.REQUEST_THREADS = 2
+    settings.REQUEST_THREADS = getattr(request, "param", 1)
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, "realtime_site.tests.test_http_handler.inner_thread_recorder"]
     RECORDERS["inner"] = record_connection
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
@@ -157,6 +163,7 @@ def test_requests_reuse_the_pools_threads_and_their_connections(pooled_handler):
 
 
 @pytest.mark.database
+@pytest.mark.parametrize("pooled_handler", [2], indirect=True)
 def test_requests_at_once_use_at_most_request_threads_threads(pooled_handler):
     responses = over_asgi(*healthz_requests(20), app=pooled_handler, at_once=True)
 
@@ -222,16 +229,20 @@ def in_memory_sqlite() -> bool:
     return connection.vendor == "sqlite" and connection.is_in_memory_db()  # type: ignore[attr-defined]
 
 
-# Django never closes an in-memory SQLite database, so these two need a real one:
-# `make test-database` runs them on PostgreSQL (and they run on a file SQLite database).
-needs_a_closable_database = pytest.mark.skipif(
-    "in_memory_sqlite()", reason="Django never closes an in-memory SQLite database; make test-database runs this"
-)
+@pytest.fixture
+def closable_database(transactional_db) -> None:
+    """
+    Skips the test on an in-memory SQLite database, which Django never closes:
+    `make test-database` runs it on PostgreSQL (and it runs on a file SQLite database).
+    Decided once the test database is set up: before, the settings still name the
+    project's own database, and a process's first test would not be skipped.
+    """
+    if in_memory_sqlite():
+        pytest.skip("Django never closes an in-memory SQLite database; make test-database runs this")
 
 
 @pytest.mark.database
-@needs_a_closable_database
-def test_a_connection_a_request_left_out_of_autocommit_is_not_reused(pooled_handler):
+def test_a_connection_a_request_left_out_of_autocommit_is_not_reused(closable_database, pooled_handler):
     from django.db import connection
 
     (broken,) = over_asgi(*healthz_requests(1, {"X-Leave-Autocommit-Off": "1"}), app=pooled_handler)
@@ -246,8 +257,7 @@ def test_a_connection_a_request_left_out_of_autocommit_is_not_reused(pooled_hand
 
 
 @pytest.mark.database
-@needs_a_closable_database
-def test_with_conn_max_age_0_no_connection_outlives_its_request(pooled_handler, monkeypatch):
+def test_with_conn_max_age_0_no_connection_outlives_its_request(closable_database, pooled_handler, monkeypatch):
     from django.db import connection
 
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
