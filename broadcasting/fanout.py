@@ -44,7 +44,8 @@ logger = logging.getLogger(__name__)
 LAYER_RETRY_MAX_SECS = 5.0
 # Sockets offered an event between two turns of the event loop (~5-10 ms of work).
 FANOUT_CHUNK_SOCKETS = 500
-# channels-redis forgets group members after a day; rejoin well before that.
+# A layer may forget a group's members (channels-redis's default layer does after a
+# day; the pub/sub layer resubscribes by itself after a reconnect): rejoin well before.
 GROUP_REJOIN_SECS = 3600.0
 # Longest a join of a channel's group may take before the check loop retries it.
 GROUP_JOIN_TIMEOUT_SECS = 2.0

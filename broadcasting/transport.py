@@ -19,6 +19,7 @@ import asyncio
 import atexit
 import logging
 import uuid
+from dataclasses import dataclass, field
 from itertools import groupby
 
 from asgiref.sync import async_to_sync
@@ -26,6 +27,7 @@ from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_
 
 from . import metrics
 from .events import LiveEvent, PresenceChange
+from .per_loop import PerLoop
 from .sender import EventSender
 
 logger = logging.getLogger(__name__)
@@ -83,9 +85,8 @@ async def _send_round(events: list[LiveEvent]) -> None:
 
 async def _connect_sender() -> None:
     """
-    Open the sender thread's connections the way a round would: a group_send to a
-    group with no members reads the group (channels-redis: one connection per shard
-    that holds it) and sends nothing.
+    Open the sender thread's connection the way a round would: a group_send to a
+    group nobody subscribes to (on the pub/sub layer, a PUBLISH that reaches no one).
     """
     await get_channel_layer().group_send(group_name("sender-warm-up"), {"type": "warm.up"})
 
@@ -109,15 +110,38 @@ async def send_presence_change(change: PresenceChange) -> None:
     await get_channel_layer().group_send(group_name(change.channel), change.to_message(PRESENCE_MESSAGE_TYPE))
 
 
+@dataclass
+class _Probe:
+    """A loop's channel for layer_round_trip, kept: on the pub/sub layer each new channel is a subscription."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    layer: BaseChannelLayer | None = None
+    channel_name: str | None = None
+
+
+_probes: PerLoop[_Probe] = PerLoop(lambda loop: _Probe())
+
+
 async def layer_round_trip(timeout_secs: float) -> None:
-    """Send a message to a new channel of the layer and receive it back; raise if that fails."""
+    """
+    Send a message to this loop's probe channel and receive it back; raise if that
+    fails. /readyz is public: probes take turns on one channel per loop, so however
+    often it is asked, a process holds one probe subscription.
+    """
     layer = get_channel_layer()
-    name = await layer.new_channel()
+    probe = _probes.get()
     token = uuid.uuid4().hex
-    await asyncio.wait_for(layer.send(name, {"type": "health.check", "token": token}), timeout_secs)
-    message = await asyncio.wait_for(layer.receive(name), timeout_secs)
-    if message.get("token") != token:
-        raise RuntimeError("the channel layer returned another message")
+    async with asyncio.timeout(timeout_secs), probe.lock:
+        if probe.channel_name is None or probe.layer is not layer:
+            probe.layer, probe.channel_name = layer, await layer.new_channel()
+        await layer.send(probe.channel_name, {"type": "health.check", "token": token})
+        try:
+            while (await layer.receive(probe.channel_name)).get("token") != token:
+                pass  # the answer to an earlier probe that gave up waiting
+        except BaseException:
+            # A receive cut short drops its channel on the pub/sub layer: the next probe makes another.
+            probe.channel_name = None
+            raise
 
 
 class ChannelSubscription:

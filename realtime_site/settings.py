@@ -150,25 +150,28 @@ AUTH_PASSWORD_VALIDATORS = [
 
 REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="realtime")
+REDIS_CHANNEL_LAYER_BACKEND = "channels_redis.pubsub.RedisPubSubChannelLayer"
 
 if REDIS_URL:
+    # Redis pub/sub: a group send is one PUBLISH and a process's subscriptions are pushed
+    # to it, where channels-redis's default layer takes four round trips to send and a
+    # blocking pop per message to receive (bench/RESULTS.md, "The layer"). Pub/sub keeps
+    # nothing for a process that is not listening; the history does (fanout.py's check).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": REDIS_CHANNEL_LAYER_BACKEND,
             "CONFIG": {
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        # redis-py >= 8 defaults socket_timeout to 5 s, the same as the
-                        # layer's blocking BZPOPMIN, so idle receive loops die with
-                        # TimeoutError (channels_redis issue 422). Give reads room.
+                        # How long a command may wait on a Redis that stopped answering
+                        # (redis-py >= 8 defaults to 5 s). Sends are bounded by
+                        # REALTIME_PUBLISH_TIMEOUT_SECS anyway; subscriptions poll.
                         "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT_SECS", default=30.0),
                         "socket_connect_timeout": 5,
                     }
                 ],
                 "prefix": f"{REDIS_KEY_PREFIX}:layer",
-                "capacity": env.int("CHANNEL_LAYER_CAPACITY", default=1000),
-                "expiry": 60,
             },
         }
     }

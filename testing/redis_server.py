@@ -14,8 +14,15 @@ import time
 from pathlib import Path
 
 import redis
+from django.conf import settings
 
 from .live_server import free_port
+
+
+def redis_channel_layers(url: str, **host_options: object) -> dict:
+    """CHANNEL_LAYERS as settings.py builds them for REDIS_URL=url: for override_settings."""
+    host = {"address": url, **host_options}
+    return {"default": {"BACKEND": settings.REDIS_CHANNEL_LAYER_BACKEND, "CONFIG": {"hosts": [host]}}}
 
 
 class OwnRedis:

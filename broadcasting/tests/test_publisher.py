@@ -11,6 +11,7 @@ from broadcasting.sequence import current_seq
 from broadcasting.transport import event_sender
 from posts.models import Post
 from testing.live_server import free_port
+from testing.redis_server import redis_channel_layers
 from users.models import User
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
@@ -70,12 +71,7 @@ def test_broadcast_of_an_unregistered_model_is_an_error():
 
 def test_dead_redis_never_fails_a_committed_api_write(make_user, api_client_for, caplog):
     """Redis refusing connections: the write commits and returns 201; the failure is logged."""
-    dead_layer = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": f"redis://127.0.0.1:{free_port()}/0", "socket_connect_timeout": 1}]},
-        }
-    }
+    dead_layer = redis_channel_layers(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
     author = make_user()
     with override_settings(CHANNEL_LAYERS=dead_layer), caplog.at_level(logging.WARNING, "broadcasting"):
         response = api_client_for(author).post("/api/posts/", {"title": "survives"}, format="json")

@@ -10,6 +10,7 @@ from django.test import override_settings
 from broadcasting import metrics, transport
 from broadcasting.events import LiveEvent
 from broadcasting.sender import ROUND_EVENTS, EventSender
+from testing.redis_server import redis_channel_layers
 
 
 def event(seq: int, channel: str = "posts") -> LiveEvent:
@@ -128,12 +129,7 @@ def test_a_layer_that_cannot_be_reached_at_warm_up_changes_nothing_else(caplog):
 def test_the_layer_sender_connects_to_a_real_redis_at_warm_up(own_redis):
     """The project's own sender connect (transport.py) opens a connection to Redis before any event."""
     redis_server = own_redis()
-    layer = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_server.url], "prefix": "warm-up-test"},
-        }
-    }
+    layer = redis_channel_layers(redis_server.url)
     rounds: list[list[int]] = []
 
     async def record_round(events):

@@ -8,6 +8,7 @@ import pytest
 from django.test import override_settings
 
 from testing.live_server import PROJECT_DIR, base_env, free_port
+from testing.redis_server import redis_channel_layers
 
 pytestmark = pytest.mark.database
 
@@ -26,12 +27,7 @@ def test_readyz_names_each_check_and_passes_on_a_migrated_database(client):
 
 @pytest.mark.django_db(transaction=True)
 def test_readyz_is_503_naming_the_channel_layer_when_redis_is_unreachable(client):
-    dead_layer = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": f"redis://127.0.0.1:{free_port()}/0", "socket_connect_timeout": 1}]},
-        }
-    }
+    dead_layer = redis_channel_layers(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=1)
     with override_settings(CHANNEL_LAYERS=dead_layer):
         response = client.get("/readyz")
     body = response.json()

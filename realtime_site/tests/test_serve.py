@@ -111,19 +111,22 @@ async def test_sigterm_closes_sockets_with_1012_and_a_client_resumes_on_another_
 def test_a_worker_on_redis_opens_its_event_senders_connection_before_the_first_write(live_stack, own_redis):
     """
     The sender thread connects as the worker starts (sender.py, "Warmed up"): on a Redis
-    of the test's own, with no socket and no write yet, a connection has already read
-    a group (the warm-up's group_send: ZREMRANGEBYSCORE then ZRANGE) and none has sent.
+    of the test's own, with no socket and no write yet, the worker has published once,
+    the warm-up to a group nobody is in, and nothing else.
     """
     redis_server = own_redis()
+    listener = redis.Redis.from_url(redis_server.url).pubsub()
+    listener.psubscribe("*")
+    assert listener.get_message(timeout=5)["type"] == "psubscribe"
     stack = live_stack(redis_url=redis_server.url)
     stack.start_server("serve")
-    admin = redis.Redis.from_url(redis_server.url)
     try:
-        commands = [client["cmd"] for client in admin.client_list() if client["cmd"] != "client|list"]
-        assert "zrange" in commands, commands
-        assert "evalsha" not in commands and "eval" not in commands  # no event sent
+        published = []
+        while (message := listener.get_message(timeout=1)) is not None:
+            published.append(message["channel"].decode())
+        assert published == ["realtime:layer__group__live.sender-warm-up"]
     finally:
-        admin.close()
+        listener.close()
 
 
 class Stop(Exception):

@@ -53,7 +53,7 @@ def test_https_settings_stay_off_without_django_https():
     assert completed.stdout.splitlines()[-1] == "False False"
 
 
-def test_redis_url_selects_channels_redis_without_the_redis_8_timeout_trap():
+def test_redis_url_selects_the_channels_redis_pub_sub_layer_with_a_read_timeout_of_its_own():
     completed = run_manage(
         "shell",
         "-c",
@@ -62,7 +62,7 @@ def test_redis_url_selects_channels_redis_without_the_redis_8_timeout_trap():
         REDIS_URL="redis://127.0.0.1:6379/0",
     )
     backend, socket_timeout = completed.stdout.splitlines()[-1].split()
-    assert backend == "channels_redis.core.RedisChannelLayer" and float(socket_timeout) > 5
+    assert backend == "channels_redis.pubsub.RedisPubSubChannelLayer" and float(socket_timeout) == 30
 
 
 def request_threads_and_conn_max_age(**env: str) -> list[str]:
