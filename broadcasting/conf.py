@@ -77,6 +77,11 @@ SETTINGS: dict[str, RealtimeSetting] = {
         "(0 < share <= 1, check E004; 1 gives requests no turn): lower, writes stay faster under a large "
         "fan-out and deliveries lag more.",
     ),
+    "RELAY_BACKLOG_MESSAGES": RealtimeSetting(
+        1000,
+        "Messages of a channel received from the layer and waiting for its fan-out, per process; beyond, "
+        "they are dropped and counted (realtime_relay_drops_total), and sockets fill the events from the history.",
+    ),
     "REPLAY_PAGE_EVENTS": RealtimeSetting(50, "Replays and gap repairs read the history this many events at a time."),
     "MAX_SOCKETS_PER_ADDRESS": RealtimeSetting(
         1000, "Sockets one client address may hold on the server; beyond, 4429."

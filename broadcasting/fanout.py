@@ -3,7 +3,8 @@ ProcessFanout: the sockets of this process, by channel, and what feeds them.
 
 **One layer subscription per process, not per socket.** For each channel with sockets
 here, the process joins the channel's group once (transport.ChannelSubscription), and
-a relay task offers each event it receives to every local socket. A write thus costs
+a relay task offers each event it receives to every local socket (through a bounded
+backlog, so the layer is read as fast as it delivers). A write thus costs
 the layer one message per *process*, and the per-socket work is a seq comparison, a
 dictionary lookup and handing an encoded frame to the outbox: ``offer`` never awaits, so no socket, however
 slow, holds up the relay, the others, or a REST request (see outbox.py). The relay
@@ -25,7 +26,7 @@ it synchronously, whatever ended it, so a socket that is gone is never counted.
 
 import asyncio
 import logging
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -75,13 +76,20 @@ class ChannelFanout:
     joined_at: float | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Messages received from the layer and not yet offered to the sockets (_relay).
+    backlog: deque[LiveEvent | PresenceChange] = field(default_factory=deque)
+    backlog_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         self.subscription = ChannelSubscription(self.channel)
 
     async def start(self) -> None:
         await self._join()
-        self.tasks = [self.loop.create_task(self._relay()), self.loop.create_task(self._check_forever())]
+        self.tasks = [
+            self.loop.create_task(self._receive_forever()),
+            self.loop.create_task(self._relay()),
+            self.loop.create_task(self._check_forever()),
+        ]
         self.ready.set()
 
     async def stop(self) -> None:
@@ -101,7 +109,14 @@ class ChannelFanout:
         self.joined_at = self.loop.time()
         return True
 
-    async def _relay(self) -> None:
+    async def _receive_forever(self) -> None:
+        """
+        Take each message from the layer as it comes into the backlog, which the relay
+        empties. The backlog holds at most REALTIME["RELAY_BACKLOG_MESSAGES"]: past
+        that (writes outpacing the fan-out for long) a message is dropped and counted,
+        and each socket fills the event from the history when it sees the next seq, or
+        at the check. The pub/sub layer keeps no limit of its own.
+        """
         delay_secs = 0.1
         while True:
             try:
@@ -115,10 +130,25 @@ class ChannelFanout:
                 delay_secs = min(delay_secs * 2, LAYER_RETRY_MAX_SECS)
                 continue
             delay_secs = 0.1
-            if isinstance(message, PresenceChange):
-                self.dispatch_presence(message)
-            elif message is not None:
-                await self.dispatch(message)
+            if message is None:
+                continue
+            if len(self.backlog) >= realtime_setting("RELAY_BACKLOG_MESSAGES"):
+                metrics.relay_drops.labels(self.channel).inc()
+                continue
+            self.backlog.append(message)
+            self.backlog_ready.set()
+
+    async def _relay(self) -> None:
+        """Offer what the backlog holds to the local sockets, oldest first."""
+        while True:
+            await self.backlog_ready.wait()
+            self.backlog_ready.clear()
+            while self.backlog:
+                message = self.backlog.popleft()
+                if isinstance(message, PresenceChange):
+                    self.dispatch_presence(message)
+                else:
+                    await self.dispatch(message)
 
     async def dispatch(self, event: LiveEvent) -> None:
         """

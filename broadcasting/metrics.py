@@ -31,6 +31,11 @@ presence_users = Gauge(
 presence_changes = Counter(
     "realtime_presence_changes_total", "join and leave frames this process announced.", ["channel", "change"]
 )
+relay_drops = Counter(
+    "realtime_relay_drops_total",
+    "Layer messages dropped because the channel's backlog in this process was full (sockets fill them from history).",
+    ["channel"],
+)
 slow_consumers = Counter(
     "realtime_slow_consumers_total", "Sockets closed with 4408 for not reading fast enough.", ["channel"]
 )

@@ -7,6 +7,7 @@ DATABASE_URL points there, as in CI's second pass).
 
 import asyncio
 import random
+import re
 
 import httpx
 import pytest
@@ -229,3 +230,46 @@ async def test_eight_concurrent_writers_on_postgres_give_every_socket_seqs_1_to_
         assert client.anomalies == []
         assert client.applied_seqs == list(range(1, 201))
         assert client.objects == truth
+
+
+BURST_SOCKETS = 200
+BURST_WRITES = 50
+
+
+@pytest.mark.redis
+async def test_a_burst_past_the_relay_backlog_is_dropped_counted_and_still_delivered_once_in_order(live_stack):
+    """
+    50 posts in one transaction from a shell reach the server as one burst from Redis,
+    faster than a fan-out to 200 sockets offers them. With a backlog of one message,
+    most are dropped (fanout.py) and every socket still gets all 50, once, in order,
+    filled from the history.
+    """
+    stack = live_stack(
+        use_redis=True,
+        METRICS_TOKEN="scrape-secret",
+        REALTIME_RELAY_BACKLOG_MESSAGES="1",
+        REALTIME_SEQ_CHECK_INTERVAL_SECS="0.5",
+        REALTIME_CONNECTS_PER_ADDRESS_PER_MIN="1000",
+    )
+    stack.create_user("author@example.com")
+    server = stack.start_server("serve")
+    sockets = [await Socket.open(f"{server.ws_url}/ws/posts") for _ in range(BURST_SOCKETS)]
+    start_seqs = [(await socket.connected())["seq"] for socket in sockets]
+    stack.shell(
+        "from django.db import transaction\n"
+        "from posts.models import Post\n"
+        "from users.models import User\n"
+        "author = User.objects.get(email='author@example.com')\n"
+        "with transaction.atomic():\n"
+        f"    for n in range({BURST_WRITES}):\n"
+        "        Post.objects.create(title=f'burst {n}', author=author, published=True)\n"
+    )
+    for socket, start_seq in zip(sockets, start_seqs, strict=True):
+        seqs = [(await socket.recv("created"))["seq"] for _ in range(BURST_WRITES)]
+        assert seqs == list(range(start_seq + 1, start_seq + BURST_WRITES + 1))
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as api:
+        text = (await api.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})).text
+    drops = re.search(r'^realtime_relay_drops_total\{channel="posts"\} ([0-9.e+]+)$', text, re.MULTILINE)
+    assert drops and float(drops.group(1)) > 0, "the burst never outran the backlog: this test proved nothing"
+    for socket in sockets:
+        await socket.close()

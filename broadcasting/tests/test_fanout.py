@@ -1,9 +1,15 @@
 """One layer subscription per channel per process, however many sockets it serves."""
 
+import asyncio
+
 import pytest
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.test import override_settings
 
+from broadcasting import metrics
+from broadcasting.events import LiveEvent
+from broadcasting.fanout import ChannelFanout
 from broadcasting.transport import group_name
 from realtime_site.asgi import application
 
@@ -62,3 +68,69 @@ async def test_a_socket_failing_does_not_stop_delivery_to_the_others():
         assert (await healthy.receive_json_from(timeout=3))["data"]["title"] == title
     process_fanout.remove(broken)
     await healthy.disconnect()
+
+
+class BurstSubscription:
+    """Stands in for the layer: hands over its messages one after another without a pause, then waits."""
+
+    def __init__(self, messages: list) -> None:
+        self.messages = messages
+
+    async def join(self) -> None:
+        return None
+
+    async def receive(self):
+        if self.messages:
+            return self.messages.pop(0)
+        await asyncio.Future()  # nothing more: wait to be cancelled
+
+    async def leave(self) -> None:
+        return None
+
+
+class RecordingSocket:
+    channel = "posts"
+    credentials = None
+
+    def __init__(self) -> None:
+        self.seqs: list[int] = []
+
+    def offer(self, event, now: float) -> None:
+        self.seqs.append(event.seq)
+
+    def check_in(self, committed_seq: int, accounts, now: float) -> None:
+        return None
+
+
+def relay_drops() -> float:
+    return metrics.relay_drops.labels("posts")._value.get()
+
+
+@override_settings(REALTIME={"RELAY_BACKLOG_MESSAGES": 3})
+async def test_a_burst_beyond_the_backlog_is_dropped_and_counted_and_the_rest_offered_in_order():
+    """The layer is read as fast as it delivers; what the fan-out has not reached waits, up to the bound."""
+    fanout = ChannelFanout("posts", asyncio.get_running_loop())
+    fanout.subscription = BurstSubscription([LiveEvent("posts", seq, {"public": "{}"}) for seq in range(1, 11)])
+    socket = RecordingSocket()
+    fanout.sockets.add(socket)
+    drops_before = relay_drops()
+    await fanout.start()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    await fanout.stop()
+    assert socket.seqs == [1, 2, 3]
+    assert relay_drops() - drops_before == 7
+
+
+async def test_within_the_backlog_every_message_is_offered_in_order():
+    fanout = ChannelFanout("posts", asyncio.get_running_loop())
+    fanout.subscription = BurstSubscription([LiveEvent("posts", seq, {"public": "{}"}) for seq in range(1, 51)])
+    socket = RecordingSocket()
+    fanout.sockets.add(socket)
+    drops_before = relay_drops()
+    await fanout.start()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    await fanout.stop()
+    assert socket.seqs == list(range(1, 51))
+    assert relay_drops() == drops_before
