@@ -10,6 +10,9 @@ after another and measures, with the same client code for every configuration:
   machine, one clock), over every delivery; and per write, its first and its last
   delivery (medians over the writes);
 - lost: deliveries still missing 15 s after the last write;
+- (before any of it, ``--warm-up-writes`` untimed writes, 1 by default, each
+  delivered to every socket: a server's first write is its slowest, and at 100
+  sockets its deliveries alone would be the p99);
 - REST write latency: median POST round trip (from a writer process of its own);
 - server CPU seconds per 1,000 deliveries (every server process, from /proc), and the
   reading client's own;
@@ -271,17 +274,24 @@ async def in_writer_process(function, *args):
 
 
 async def measure(
-    target: Target, sockets_count: int, writes: int, writes_per_sec: float = 0, profile_dir: Path | None = None
+    target: Target,
+    sockets_count: int,
+    writes: int,
+    writes_per_sec: float = 0,
+    profile_dir: Path | None = None,
+    warm_up_writes: int = 1,
 ) -> dict:
     rss_before = target.rss_kib()
     sockets = await open_target_sockets(target, sockets_count)
     await asyncio.sleep(1.0)
     rss_idle = target.rss_kib()
     spread = target.sockets_per_worker()
-    run = Run(sockets_count, writes, received=[[] for _ in range(writes)])
+    # The warm-up writes come after the measured ones in ``received``, and are left out of every number.
+    run = Run(sockets_count, writes, received=[[] for _ in range(writes + warm_up_writes)])
     tag = f"{target.name}-{sockets_count}-{time.time_ns()}"
     emails = [f"{tag}-{number}@bench.example" for number in range(writes)]
-    index_of = {email: number for number, email in enumerate(emails)}
+    warm_up_emails = [f"{tag}-warm-up-{number}@bench.example" for number in range(warm_up_writes)]
+    index_of = {email: number for number, email in enumerate(emails + warm_up_emails)}
     readers = [asyncio.create_task(read_events(socket, run, index_of)) for socket in sockets]
     # Freeze the client's heap, as `make serve` does the server's: otherwise its full
     # collections walk every connection's objects, 40 ms at 1,000 sockets, and show up
@@ -290,6 +300,8 @@ async def measure(
     gc.freeze()
     headers = {"Authorization": f"Token {target.token}"} if target.token else {}
     path = "/api/users/" if target.project else "/users/"
+    if warm_up_writes:
+        await warm_up(target, run, path, headers, warm_up_emails)
     profilers = start_profilers(target, profile_dir) if profile_dir else []
     await asyncio.sleep(0.5 if profilers else 0)
     cpu_before = target.cpu_secs()
@@ -299,7 +311,8 @@ async def measure(
     _, first_post, run.post_secs = outcome
     deadline = time.monotonic() + 15
     expected = sockets_count * writes
-    while sum(len(per_write) for per_write in run.received) < expected and time.monotonic() < deadline:
+    measured = run.received[:writes]
+    while sum(len(per_write) for per_write in measured) < expected and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     cpu_secs = target.cpu_secs() - cpu_before
     client_cpu_secs = time.process_time() - client_cpu_before
@@ -311,16 +324,17 @@ async def measure(
     await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
     gc.unfreeze()
 
-    receipts = [receipt for per_write in run.received for receipt in per_write]
+    receipts = [receipt for per_write in measured for receipt in per_write]
     delivered = len(receipts)
     last_receipt = max(received_at for received_at, _ in receipts)
     latencies_ms = [(received_at - stamp_secs(stamp)) * 1000 for received_at, stamp in receipts]
-    spans_ms = write_spans_ms(run.received)
+    spans_ms = write_spans_ms(measured)
     return {
         "target": target.name,
         "sockets": sockets_count,
         "writes": writes,
         "writes_per_sec": writes_per_sec or None,
+        "warm_up_writes": warm_up_writes,
         "delivered": delivered,
         "lost": expected - delivered,
         "deliveries_per_sec": round(delivered / (last_receipt - first_post)),
@@ -345,6 +359,21 @@ async def measure(
         "sockets_per_worker": spread,
         "server_env": target.server_env,
     }
+
+
+async def warm_up(target: Target, run: Run, path: str, headers: dict, emails: list[str]) -> None:
+    """
+    Untimed writes before the measured ones, each delivered to every socket before the
+    next phase: each server's first write pays for its first request, connections and
+    code paths (every target's first write was its slowest, 1.5-6 ms over the next),
+    and at 100 sockets that one write's deliveries are the whole p99.
+    """
+    outcome = await in_writer_process(post_writes, target.http_url, path, headers, emails, 0)
+    assert outcome[0] == "ok", outcome
+    deadline = time.monotonic() + 15
+    warm_ups = run.received[run.writes :]
+    while any(len(per_write) < run.sockets for per_write in warm_ups) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
 
 
 def write_spans_ms(received: list[list[tuple[float, str]]]) -> dict[int, list[float]]:
@@ -392,6 +421,9 @@ async def main() -> None:
     parser.add_argument(
         "--server-env", nargs="*", default=[], metavar="NAME=VALUE", help="settings for this project's servers"
     )
+    parser.add_argument(
+        "--warm-up-writes", type=int, default=1, help="untimed writes first, each delivered before timing starts"
+    )
     parser.add_argument("--output", type=Path, help="append JSON lines here")
     parser.add_argument("--profile", type=Path, help="record py-spy profiles of the write phase in this folder")
     args = parser.parse_args()
@@ -401,7 +433,9 @@ async def main() -> None:
             target = make_target(name, args.redis, server_env)
             target.start()
             try:
-                result = await measure(target, sockets_count, args.writes, args.writes_per_sec, args.profile)
+                result = await measure(
+                    target, sockets_count, args.writes, args.writes_per_sec, args.profile, args.warm_up_writes
+                )
             finally:
                 target.stop()
             line = json.dumps(result)
