@@ -15,6 +15,7 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from redis.connection import parse_url as parse_redis_url
 
 from broadcasting import conf as realtime_conf
 
@@ -171,7 +172,10 @@ if REDIS_URL:
                         "socket_connect_timeout": 5,
                     }
                 ],
-                "prefix": f"{REDIS_KEY_PREFIX}:layer",
+                # Pub/sub channels are one namespace per Redis server, whatever the
+                # database number; with the number in the prefix, deployments sharing a
+                # server on other databases stay apart, as their keys do.
+                "prefix": f"{REDIS_KEY_PREFIX}:db{parse_redis_url(REDIS_URL).get('db', 0)}:layer",
             },
         }
     }

@@ -155,3 +155,29 @@ async def test_stats_drop_a_killed_process_once_its_presence_expires(live_stack)
             "total_connections": 1,
         }
     await kept.close()
+
+
+async def test_deployments_sharing_a_redis_server_on_other_databases_never_hear_each_other(live_stack, own_redis):
+    """
+    Redis pub/sub has one namespace per server, whatever the database number: two
+    deployments with the same REDIS_KEY_PREFIX on databases 0 and 1 (staging beside
+    production, say) must not get each other's events. settings.py puts the number in
+    the layer's prefix.
+    """
+    redis_server = own_redis()
+    base_url = redis_server.url.rsplit("/", 1)[0]
+    ours = live_stack(redis_url=f"{base_url}/0")
+    theirs = live_stack(database="postgres", redis_url=f"{base_url}/1")
+    token = ours.create_user("staff@example.com", staff=True)
+    our_server, their_server = ours.start_server(), theirs.start_server()
+    ours_listening = await Socket.open(f"{our_server.ws_url}/ws/posts")
+    theirs_listening = await Socket.open(f"{their_server.ws_url}/ws/posts")
+    await ours_listening.connected()
+    await theirs_listening.connected()
+    async with httpx.AsyncClient(base_url=our_server.http_url, timeout=10) as api:
+        response = await api.post("/api/posts/", json={"title": "ours", "published": True}, headers=auth(token))
+        assert response.status_code == 201
+    assert (await ours_listening.recv("created"))["data"]["title"] == "ours"
+    await theirs_listening.assert_silent(1.5)
+    await ours_listening.close()
+    await theirs_listening.close()

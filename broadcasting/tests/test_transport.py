@@ -53,7 +53,7 @@ async def test_sockets_coming_and_going_and_readiness_probes_leave_no_subscripti
     stack = live_stack(redis_url=redis_server.url)
     server = stack.start_server("serve")
     admin = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    layer_prefix = "realtime:layer"
+    layer_prefix = "realtime:db0:layer"
 
     socket = await Socket.open(f"{server.ws_url}/ws/posts")
     await socket.connected()

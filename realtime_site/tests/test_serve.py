@@ -124,7 +124,7 @@ def test_a_worker_on_redis_opens_its_event_senders_connection_before_the_first_w
         published = []
         while (message := listener.get_message(timeout=1)) is not None:
             published.append(message["channel"].decode())
-        assert published == ["realtime:layer__group__live.sender-warm-up"]
+        assert published == ["realtime:db0:layer__group__live.sender-warm-up"]
     finally:
         listener.close()
 

@@ -58,11 +58,12 @@ def test_redis_url_selects_the_channels_redis_pub_sub_layer_with_a_read_timeout_
         "shell",
         "-c",
         "from django.conf import settings as s; c = s.CHANNEL_LAYERS['default']; "
-        "print(c['BACKEND'], c['CONFIG']['hosts'][0]['socket_timeout'])",
-        REDIS_URL="redis://127.0.0.1:6379/0",
+        "print(c['BACKEND'], c['CONFIG']['hosts'][0]['socket_timeout'], c['CONFIG']['prefix'])",
+        REDIS_URL="redis://127.0.0.1:6379/3",
     )
-    backend, socket_timeout = completed.stdout.splitlines()[-1].split()
+    backend, socket_timeout, prefix = completed.stdout.splitlines()[-1].split()
     assert backend == "channels_redis.pubsub.RedisPubSubChannelLayer" and float(socket_timeout) == 30
+    assert prefix == "realtime:db3:layer"  # pub/sub ignores database numbers: the name carries it
 
 
 def request_threads_and_conn_max_age(**env: str) -> list[str]:
