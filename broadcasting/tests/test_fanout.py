@@ -102,35 +102,25 @@ class RecordingSocket:
         return None
 
 
-def relay_drops() -> float:
-    return metrics.relay_drops.labels("posts")._value.get()
+async def relay_burst(count: int) -> tuple[list[int], float]:
+    """A channel's fan-out handed ``count`` events at once: the seqs its socket was offered, and the drops counted."""
+    fanout = ChannelFanout("posts", asyncio.get_running_loop())
+    fanout.subscription = BurstSubscription([LiveEvent("posts", seq, {"public": "{}"}) for seq in range(1, count + 1)])
+    socket = RecordingSocket()
+    fanout.sockets.add(socket)
+    drops_before = metrics.relay_drops.labels("posts")._value.get()
+    await fanout.start()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    await fanout.stop()
+    return socket.seqs, metrics.relay_drops.labels("posts")._value.get() - drops_before
 
 
 @override_settings(REALTIME={"RELAY_BACKLOG_MESSAGES": 3})
 async def test_a_burst_beyond_the_backlog_is_dropped_and_counted_and_the_rest_offered_in_order():
     """The layer is read as fast as it delivers; what the fan-out has not reached waits, up to the bound."""
-    fanout = ChannelFanout("posts", asyncio.get_running_loop())
-    fanout.subscription = BurstSubscription([LiveEvent("posts", seq, {"public": "{}"}) for seq in range(1, 11)])
-    socket = RecordingSocket()
-    fanout.sockets.add(socket)
-    drops_before = relay_drops()
-    await fanout.start()
-    for _ in range(10):
-        await asyncio.sleep(0)
-    await fanout.stop()
-    assert socket.seqs == [1, 2, 3]
-    assert relay_drops() - drops_before == 7
+    assert await relay_burst(10) == ([1, 2, 3], 7)
 
 
 async def test_within_the_backlog_every_message_is_offered_in_order():
-    fanout = ChannelFanout("posts", asyncio.get_running_loop())
-    fanout.subscription = BurstSubscription([LiveEvent("posts", seq, {"public": "{}"}) for seq in range(1, 51)])
-    socket = RecordingSocket()
-    fanout.sockets.add(socket)
-    drops_before = relay_drops()
-    await fanout.start()
-    for _ in range(10):
-        await asyncio.sleep(0)
-    await fanout.stop()
-    assert socket.seqs == list(range(1, 51))
-    assert relay_drops() == drops_before
+    assert await relay_burst(50) == (list(range(1, 51)), 0)
