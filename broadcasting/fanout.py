@@ -16,7 +16,7 @@ reads the channel's committed seq (and one more the accounts behind the local so
 see accounts.py) and every local socket checks in with it: a socket still behind since
 the previous check fetches what it missed from the history; an idle one gets a
 ``sync``; one whose send has been stuck too long is closed 4408. This turns the
-layer's at-most-once delivery (capacity, expiry, an outage) into exactly-once, in
+layer's at-most-once delivery (a reconnect, an outage, a full backlog) into exactly-once, in
 order: no socket stays silently deaf longer than about two intervals.
 
 **The one list of local sockets.** Socket counts (``/ws/stats``, socket_counts.py) and

@@ -156,8 +156,9 @@ REDIS_CHANNEL_LAYER_BACKEND = "channels_redis.pubsub.RedisPubSubChannelLayer"
 if REDIS_URL:
     # Redis pub/sub: a group send is one PUBLISH and a process's subscriptions are pushed
     # to it, where channels-redis's default layer takes four round trips to send and a
-    # blocking pop per message to receive (bench/RESULTS.md, "The layer"). Pub/sub keeps
-    # nothing for a process that is not listening; the history does (fanout.py's check).
+    # blocking pop per message to receive (bench/RESULTS.md, "The channel layer: Redis
+    # pub/sub"). Pub/sub keeps nothing for a process that is not listening; the history
+    # does (fanout.py's check).
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": REDIS_CHANNEL_LAYER_BACKEND,
