@@ -105,7 +105,8 @@ class RecordingSocket:
 async def relay_burst(count: int) -> tuple[list[int], float]:
     """A channel's fan-out handed ``count`` events at once: the seqs its socket was offered, and the drops counted."""
     fanout = ChannelFanout("posts", asyncio.get_running_loop())
-    fanout.subscription = BurstSubscription([LiveEvent("posts", seq, {"public": "{}"}) for seq in range(1, count + 1)])
+    burst = BurstSubscription([LiveEvent("posts", seq, {"public": "{}"}) for seq in range(1, count + 1)])
+    fanout.subscription = burst  # type: ignore[assignment]  # standing in for the layer
     socket = RecordingSocket()
     fanout.sockets.add(socket)
     drops_before = metrics.relay_drops.labels("posts")._value.get()
