@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +55,9 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 from bench.clients import cpu_secs, open_sockets, resident_kib  # noqa: E402
 from testing.live_server import base_env, free_port  # noqa: E402
+
+# How long deliveries may take to arrive after the writes before they count as lost.
+LOSS_WAIT_SECS = 15
 
 
 @dataclass
@@ -309,11 +313,9 @@ async def measure(
     outcome = await in_writer_process(post_writes, target.http_url, path, headers, emails, writes_per_sec)
     assert outcome[0] == "ok", outcome
     _, first_post, run.post_secs = outcome
-    deadline = time.monotonic() + 15
     expected = sockets_count * writes
     measured = run.received[:writes]
-    while sum(len(per_write) for per_write in measured) < expected and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+    await wait_until(lambda: sum(len(per_write) for per_write in measured) >= expected, LOSS_WAIT_SECS)
     cpu_secs = target.cpu_secs() - cpu_before
     client_cpu_secs = time.process_time() - client_cpu_before
     for profiler in profilers:
@@ -370,9 +372,14 @@ async def warm_up(target: Target, run: Run, path: str, headers: dict, emails: li
     """
     outcome = await in_writer_process(post_writes, target.http_url, path, headers, emails, 0)
     assert outcome[0] == "ok", outcome
-    deadline = time.monotonic() + 15
     warm_ups = run.received[run.writes :]
-    while any(len(per_write) < run.sockets for per_write in warm_ups) and time.monotonic() < deadline:
+    await wait_until(lambda: all(len(per_write) >= run.sockets for per_write in warm_ups), LOSS_WAIT_SECS)
+
+
+async def wait_until(done: Callable[[], bool], timeout_secs: float) -> None:
+    """Check ``done`` every 50 ms until it holds or ``timeout_secs`` have passed."""
+    deadline = time.monotonic() + timeout_secs
+    while not done() and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
 
 

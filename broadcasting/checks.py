@@ -1,7 +1,8 @@
 """System checks: a live model must not be able to change data silently, the delivery
 limits must let a socket that reads hold at least two whole frames, every allowed
-socket origin must name one origin (or one domain's subdomains), never any, and the
-fan-out's share of the loop under requests must be a share."""
+socket origin must name one origin (or one domain's subdomains), never any, the
+fan-out's share of the loop under requests must be a share, and a channel's relay
+backlog must hold at least one message."""
 
 from django.core import checks
 
@@ -71,5 +72,20 @@ def check_fanout_share_is_a_share(app_configs=None, **kwargs) -> list[checks.Che
             hint="1 gives REST requests no turn before the fan-out; 0.25 (the default) keeps the fan-out a "
             "quarter of the loop while requests run. 0 would let requests stop deliveries.",
             id="broadcasting.E004",
+        )
+    ]
+
+
+@checks.register()
+def check_relay_backlog_holds_a_message(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    size = realtime_setting("RELAY_BACKLOG_MESSAGES")
+    if isinstance(size, int) and size >= 1:
+        return []
+    return [
+        checks.Error(
+            f'REALTIME["RELAY_BACKLOG_MESSAGES"] is {size!r}; it must be a whole number of at least 1.',
+            hint="It bounds what waits for a channel's fan-out in a process (fanout.py); 1000 is the default. "
+            "0 would drop every message from the layer and feed every socket from the history.",
+            id="broadcasting.E005",
         )
     ]

@@ -26,7 +26,7 @@ it synchronously, whatever ended it, so a socket that is gone is never counted.
 
 import asyncio
 import logging
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -77,11 +77,11 @@ class ChannelFanout:
     tasks: list[asyncio.Task] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     # Messages received from the layer and not yet offered to the sockets (_relay).
-    backlog: deque[LiveEvent | PresenceChange] = field(default_factory=deque)
-    backlog_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    backlog: asyncio.Queue[LiveEvent | PresenceChange] = field(init=False)
 
     def __post_init__(self) -> None:
         self.subscription = ChannelSubscription(self.channel)
+        self.backlog = asyncio.Queue(maxsize=realtime_setting("RELAY_BACKLOG_MESSAGES"))
 
     async def start(self) -> None:
         await self._join()
@@ -132,23 +132,19 @@ class ChannelFanout:
             delay_secs = 0.1
             if message is None:
                 continue
-            if len(self.backlog) >= realtime_setting("RELAY_BACKLOG_MESSAGES"):
+            try:
+                self.backlog.put_nowait(message)
+            except asyncio.QueueFull:
                 metrics.relay_drops.labels(self.channel).inc()
-                continue
-            self.backlog.append(message)
-            self.backlog_ready.set()
 
     async def _relay(self) -> None:
         """Offer what the backlog holds to the local sockets, oldest first."""
         while True:
-            await self.backlog_ready.wait()
-            self.backlog_ready.clear()
-            while self.backlog:
-                message = self.backlog.popleft()
-                if isinstance(message, PresenceChange):
-                    self.dispatch_presence(message)
-                else:
-                    await self.dispatch(message)
+            message = await self.backlog.get()
+            if isinstance(message, PresenceChange):
+                self.dispatch_presence(message)
+            else:
+                await self.dispatch(message)
 
     async def dispatch(self, event: LiveEvent) -> None:
         """

@@ -20,7 +20,7 @@ from .live_server import free_port
 
 
 def redis_channel_layers(url: str, **host_options: object) -> dict:
-    """CHANNEL_LAYERS as settings.py builds them for REDIS_URL=url: for override_settings."""
+    """CHANNEL_LAYERS on the Redis at ``url`` with the backend settings.py uses there: for override_settings."""
     host = {"address": url, **host_options}
     return {"default": {"BACKEND": settings.REDIS_CHANNEL_LAYER_BACKEND, "CONFIG": {"hosts": [host]}}}
 

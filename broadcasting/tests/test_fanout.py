@@ -125,3 +125,14 @@ async def test_a_burst_beyond_the_backlog_is_dropped_and_counted_and_the_rest_of
 
 async def test_within_the_backlog_every_message_is_offered_in_order():
     assert await relay_burst(50) == (list(range(1, 51)), 0)
+
+
+def test_a_backlog_that_holds_no_message_is_refused_by_a_check(settings):
+    from broadcasting.checks import check_relay_backlog_holds_a_message
+
+    for size in (0, -1, 2.5, "many"):
+        settings.REALTIME = {"RELAY_BACKLOG_MESSAGES": size}
+        assert [error.id for error in check_relay_backlog_holds_a_message()] == ["broadcasting.E005"], size
+    for size in (1, 1000):
+        settings.REALTIME = {"RELAY_BACKLOG_MESSAGES": size}
+        assert check_relay_backlog_holds_a_message() == []
