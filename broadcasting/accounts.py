@@ -128,3 +128,11 @@ def _live_session_keys(session_keys: set[str]) -> frozenset[str] | None:
         return None
     store = store_class()
     return frozenset(key for key in session_keys if store.exists(key))
+
+
+def load_user(user_pk: int):
+    """The active user of ``user_pk`` as it is now (a socket's user after a rights change); None if gone."""
+    user = get_user_model()._base_manager.filter(pk=user_pk).first()
+    if user is None or not getattr(user, "is_active", True):
+        return None
+    return user

@@ -61,6 +61,17 @@ SETTINGS: dict[str, RealtimeSetting] = {
     "IDLE_SYNC_SECS": RealtimeSetting(20.0, "An idle socket is sent a `sync` frame with the channel's seq after this."),
     "CLIENT_FRAMES_PER_SEC": RealtimeSetting(10.0, "Frames a client may send, steady rate; beyond, close 4429."),
     "CLIENT_FRAME_BURST": RealtimeSetting(30, "Frames a client may send in a burst."),
+    "MAX_CLIENT_FRAME_BYTES": RealtimeSetting(
+        64 * 1024,
+        "Largest frame a client may send; a bigger one closes the socket 1009 (message too big) before it is "
+        "parsed. make serve's uvicorn refuses it while reading it.",
+    ),
+    "MAX_FILTER_PARAMS": RealtimeSetting(
+        20, "Most filter parameters one subscription may give; beyond, invalid_filter before anything is parsed."
+    ),
+    "MAX_FILTER_VALUE_CHARS": RealtimeSetting(
+        1024, "Longest value of one filter parameter (names: 64 characters); beyond, invalid_filter."
+    ),
     "MAX_FRAME_BYTES": RealtimeSetting(
         256 * 1024, 'Largest frame sent: a bigger event goes out as {"id": …} with "truncated": true.'
     ),

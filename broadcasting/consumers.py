@@ -20,22 +20,22 @@ import logging
 import time
 import uuid
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.http import QueryDict
 
 from . import audience, client_address, frames
-from .accounts import AccountsSnapshot, Credentials, credentials_of
+from .accounts import AccountsSnapshot, Credentials, credentials_of, load_user
 from .conf import realtime_setting
 from .context import client_key, is_valid_client_id
+from .credentials_watch import credentials_watch
 from .events import LiveEvent, PresenceChange
 from .fanout import process_fanout
 from .feed import ChannelFeed
 from .handshake import printable_path
-from .live_filter import InvalidFilter, LiveFilter
+from .live_filter import FilterParams, InvalidFilter, LiveFilter
 from .outbox import Outbox
 from .presence import enabled as presence_enabled
 from .presence import presence
@@ -85,6 +85,15 @@ class NoRouteConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=int(CloseCode.UNKNOWN_CHANNEL))
 
 
+def _longer_than(data: str | bytes | None, max_bytes: int) -> bool:
+    """Whether a client frame is over ``max_bytes`` in UTF-8, encoding it only when its length cannot tell."""
+    if data is None or len(data) <= max_bytes // 4:
+        return False
+    if isinstance(data, bytes) or len(data) > max_bytes:
+        return len(data) > max_bytes
+    return len(data.encode()) > max_bytes
+
+
 def _query_value(query: dict[str, list[str]], name: str) -> str | None:
     values = query.get(name)
     return values[-1] if values else None
@@ -106,6 +115,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     feed: ChannelFeed
     credentials: Credentials | None = None
     live_filter: LiveFilter | None = None  # a filtered or one-object socket's filter
+    filter_params: "FilterParams" = FilterParams()
     holder: SocketHolder | None = None  # set while the socket counts against the socket limits
     subscribed: bool = False
     # The channels this socket asked get_presence on, and so gets joins and leaves of;
@@ -132,6 +142,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         except StopConsumer:
             pass
         finally:
+            credentials_watch.remove(self)
             self._leave_fanout()
             self._release_limits()
             self._log_closed()
@@ -152,7 +163,13 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
 
         await self._accept_with_outbox()
         subscription = Subscription(
-            self.channel, self.audiences, self._own_keys(), self.live_filter, self.since_seq, self.since_epoch
+            self.channel,
+            self.audiences,
+            self._own_keys(),
+            self.live_filter,
+            self.since_seq,
+            self.since_epoch,
+            filter_params=self.filter_params,
         )
         self.feed = ChannelFeed(subscription, self.outbox)
         # Subscribe before reading the position: an event committed in between is
@@ -205,6 +222,8 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
             send_timeout_secs=realtime_setting("SEND_TIMEOUT_SECS"),
             on_close=self._on_outbox_close,
         )
+        if self.credentials is not None:
+            credentials_watch.add(self)
 
     def _log_opened(self) -> None:
         self.opened_at = time.monotonic()
@@ -282,15 +301,25 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         one object of /ws/<channel>/<pk>, validated as the REST list validates them
         (a FilterSet may query the database: a ModelChoiceFilter checks its id).
         """
-        params = QueryDict(self.scope.get("query_string", b""), mutable=True)
-        for reserved in RESERVED_QUERY_PARAMS:
-            params.pop(reserved, None)
+        query = self.scope.get("query_string", b"").decode("latin1")
         object_pk = self.scope["url_route"]["kwargs"].get("pk")
-        if not params and object_pk is None:
+        try:
+            pairs = parse_qsl(
+                query,
+                keep_blank_values=True,
+                max_num_fields=realtime_setting("MAX_FILTER_PARAMS") + len(RESERVED_QUERY_PARAMS),
+            )
+            self.filter_params = FilterParams.of(
+                ((name, value) for name, value in pairs if name not in RESERVED_QUERY_PARAMS), object_pk
+            )
+        except ValueError as too_many:  # parse_qsl past max_num_fields, or InvalidFilter
+            message = str(too_many) if isinstance(too_many, InvalidFilter) else "Too many query parameters."
+            raise ConnectionRefused(ErrorCode.INVALID_FILTER, message) from too_many
+        if not self.filter_params:
             return
         try:
-            self.live_filter = await database_sync_to_async(LiveFilter.parse)(
-                self.live_model, params, self.scope.get("user"), object_pk
+            self.live_filter = await database_sync_to_async(self.filter_params.parse)(
+                self.live_model, self.scope.get("user")
             )
         except InvalidFilter as invalid:
             raise ConnectionRefused(ErrorCode.INVALID_FILTER, str(invalid)) from invalid
@@ -353,47 +382,74 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     def presence_audiences(self) -> tuple[str, ...]:
         return presence_audiences(self.audiences, self.credentials is not None)
 
-    def check_in(self, committed_seq: int, accounts: AccountsSnapshot, now: float) -> None:
+    def check_in(self, committed_seq: int, now: float) -> None:
         """
         Called by the process fanout every check interval with the channel's committed
-        seq and the state of the credentials behind its sockets. A socket whose send has
-        been stuck too long is closed 4408; one whose credentials no longer hold
-        (accounts.py) is closed 4401; a changed staff flag changes what it sees.
+        seq. A socket whose send has been stuck too long is closed 4408.
         """
-        if self.still_good(accounts, now):
+        if self.still_good(now):
             self.feed.check_in(committed_seq)
 
-    def still_good(self, accounts: AccountsSnapshot, now: float) -> bool:
-        """False (and the socket closing) when its send is stuck or its credentials ended."""
+    def still_good(self, now: float) -> bool:
+        """False (and the socket closing) when its send is stuck."""
         if not self.outbox.open:
             return False
         if self.outbox.stalled(now):
             self.outbox.close_slow("A send has waited longer than SEND_TIMEOUT_SECS.")
             return False
-        return self._recheck_account(accounts)
+        return True
 
-    def _recheck_account(self, accounts: AccountsSnapshot) -> bool:
-        if self.credentials is None:
-            return True
+    async def follow_credentials(self, accounts: AccountsSnapshot) -> bool:
+        """
+        Called by the credentials watch with the state of the accounts behind its
+        sockets: credentials that ended close the socket 4401; a changed staff flag
+        re-renders every subscription for the user's new rights. False once closing.
+        """
+        if self.credentials is None or not self.outbox.open:
+            return self.outbox.open
         refusal = accounts.refusal(self.credentials)
         if refusal is not None:
             self.refuse(ErrorCode.AUTH_FAILED, refusal)
             return False
         is_staff = accounts.is_staff(self.credentials.user_pk)
         if is_staff != self.user_is_staff:
-            self.user_is_staff = is_staff
-            self.audiences = audience.audiences_of(
-                audience.Viewer(pk=self.credentials.user_pk, is_staff=is_staff, is_authenticated=True)
-            )
-            for feed in self._feeds():
-                feed.subscription = feed.subscription.seen_by(self.audiences)
+            await self._rights_changed(is_staff)
+        return self.outbox.open
+
+    async def _rights_changed(self, is_staff: bool) -> None:
+        """The user's staff flag changed: see events as their new self; a filter they may no longer use ends."""
+        assert self.credentials is not None
+        user = await database_sync_to_async(load_user)(self.credentials.user_pk)
+        if user is None:
+            self.refuse(ErrorCode.AUTH_FAILED, "This account is no longer active.")
+            return
+        self.scope["user"] = user
+        self.user_is_staff = is_staff
+        self.audiences = audience.audiences_of(user)
+        for feed in self._feeds():
+            subscription = feed.subscription.seen_by(self.audiences)
+            feed.subscription = subscription
+            if subscription.filter_params and not await self._filter_still_allowed(subscription):
+                self.filter_revoked(subscription.channel)
+
+    async def _filter_still_allowed(self, subscription: Subscription) -> bool:
+        live_model = live_models.for_channel(subscription.channel)
+        try:
+            await database_sync_to_async(subscription.filter_params.parse)(live_model, self.scope["user"])
+        except InvalidFilter:
+            return False
         return True
+
+    def filter_revoked(self, channel: str) -> None:
+        """A subscription's filter is no longer the user's to use: on /ws/<channel> the socket ends."""
+        self.refuse(ErrorCode.AUTH_FAILED, "Your rights changed: this channel's filter is no longer allowed.")
 
     # --- Client frames and closing ----------------------------------------------------
 
     async def disconnect(self, code: int) -> None:
         """Called when the socket has closed, whoever closed it."""
         self.close_code = code
+        credentials_watch.remove(self)
         self._leave_fanout()
         self._release_limits()
 
@@ -436,6 +492,9 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         outbox = self._outbox_or_none()
         if outbox is None or not outbox.open:
             return  # closing: nothing more is sent on this socket
+        if _longer_than(text_data if text_data is not None else bytes_data, realtime_setting("MAX_CLIENT_FRAME_BYTES")):
+            self.outbox.close(CloseCode.MESSAGE_TOO_BIG)  # unparsed: its size alone decides
+            return
         if not self.client_frames.take():
             self.refuse(ErrorCode.RATE_LIMITED, "Too many frames; slow down and reconnect.")
             return

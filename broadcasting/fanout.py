@@ -12,8 +12,7 @@ survives layer outages: it retries with backoff and rejoins the group (a Redis
 restarted empty has forgotten it).
 
 **A check against the database.** Every REALTIME["SEQ_CHECK_INTERVAL_SECS"] one query
-reads the channel's committed seq (and one more the accounts behind the local sockets,
-see accounts.py) and every local socket checks in with it: a socket still behind since
+reads the channel's committed seq and every local socket checks in with it: a socket still behind since
 the previous check fetches what it missed from the history; an idle one gets a
 ``sync``; one whose send has been stuck too long is closed 4408. This turns the
 layer's at-most-once delivery (a reconnect, an outage, a full backlog) into exactly-once, in
@@ -33,7 +32,6 @@ from typing import Protocol
 from channels.db import database_sync_to_async
 
 from . import metrics
-from .accounts import AccountsSnapshot, Credentials, read_accounts
 from .conf import realtime_setting
 from .events import LiveEvent, PresenceChange
 from .request_priority import busy_requests
@@ -55,14 +53,11 @@ GROUP_JOIN_TIMEOUT_SECS = 2.0
 class LocalSocket(Protocol):
     channel: str
 
-    @property
-    def credentials(self) -> Credentials | None: ...
-
     def offer(self, event: LiveEvent, now: float) -> None: ...
 
     def offer_presence(self, change: PresenceChange) -> None: ...
 
-    def check_in(self, committed_seq: int, accounts: AccountsSnapshot, now: float) -> None: ...
+    def check_in(self, committed_seq: int, now: float) -> None: ...
 
 
 @dataclass
@@ -186,17 +181,15 @@ class ChannelFanout:
             if self.joined_at is None or self.loop.time() - self.joined_at > GROUP_REJOIN_SECS:
                 await self._join()
             sockets = tuple(self.sockets)
-            credentials = {socket.credentials for socket in sockets if socket.credentials is not None}
             try:
                 committed_seq = await database_sync_to_async(current_seq)(self.channel)
-                accounts = await database_sync_to_async(read_accounts)(credentials)
             except Exception as error:
                 logger.warning("Could not read the seq of channel %r: %s", self.channel, error)
                 continue
             now = self.loop.time()
             for socket in sockets:
                 try:
-                    socket.check_in(committed_seq, accounts, now)
+                    socket.check_in(committed_seq, now)
                 except Exception:
                     logger.exception("Check-in of a socket on channel %r failed.", self.channel)
 

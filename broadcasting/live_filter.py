@@ -18,7 +18,7 @@ LOOKUPS are supported. A filter with a ``method`` (custom queryset code) cannot 
 evaluated in memory: registration refuses a FilterSet with one (ImproperlyConfigured).
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from django.db import models
 from django.http import QueryDict
 from rest_framework.exceptions import PermissionDenied
 
+from .conf import realtime_setting
 from .visibility import attname
 
 
@@ -199,6 +200,52 @@ def frame_for(live_filter: LiveFilter, event, rendering: str | None) -> str | No
     if was_in:  # leaving the set: gone for this socket
         return scope["left"] if action in ("updated", "deleted") else None
     return None
+
+
+# Longest filter parameter name: the longest a FilterSet declares is far shorter.
+MAX_FILTER_NAME_CHARS = 64
+
+
+@dataclass(frozen=True)
+class FilterParams:
+    """
+    A subscription's filter as the client gave it (query parameters or a subscribe
+    frame's ``filter``, and the one object's pk), kept so the filter can be checked again
+    when the user's rights change. Its size is bounded before anything is parsed.
+    """
+
+    pairs: tuple[tuple[str, str], ...] = ()
+    object_pk: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.pairs) or self.object_pk is not None
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, str]], object_pk: str | None = None) -> "FilterParams":
+        """The parameters of ``pairs``; InvalidFilter past REALTIME's filter limits."""
+        max_params = realtime_setting("MAX_FILTER_PARAMS")
+        max_value_chars = realtime_setting("MAX_FILTER_VALUE_CHARS")
+        kept: list[tuple[str, str]] = []
+        for name, value in pairs:
+            if len(kept) >= max_params:
+                raise InvalidFilter(f"At most {max_params} filter parameters.")
+            if len(name) > MAX_FILTER_NAME_CHARS or len(value) > max_value_chars:
+                raise InvalidFilter(
+                    f"A filter parameter's name is at most {MAX_FILTER_NAME_CHARS} characters "
+                    f"and its value at most {max_value_chars}."
+                )
+            kept.append((name, value))
+        return cls(tuple(kept), object_pk)
+
+    def query_dict(self) -> QueryDict:
+        params = QueryDict(mutable=True)
+        for name, value in self.pairs:
+            params.appendlist(name, value)
+        return params
+
+    def parse(self, live_model, viewer: Any) -> "LiveFilter | None":
+        """The LiveFilter these parameters make for ``viewer`` (see LiveFilter.parse)."""
+        return LiveFilter.parse(live_model, self.query_dict(), viewer, self.object_pk)
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,15 @@ socket stays open. /ws/<channel> keeps working unchanged.
 from dataclasses import dataclass
 
 from channels.db import database_sync_to_async
-from django.http import QueryDict
 
 from . import frames
-from .accounts import AccountsSnapshot, Credentials
+from .conf import realtime_setting
 from .consumers import ConnectionRefused, LiveChannelConsumer
 from .context import is_valid_client_id
+from .credentials_watch import credentials_watch
 from .events import LiveEvent, PresenceChange
 from .feed import ChannelFeed
-from .live_filter import InvalidFilter, LiveFilter
+from .live_filter import FilterParams, InvalidFilter, LiveFilter
 from .protocol import ClientFrame, ErrorCode, MultiplexClientFrame, MultiplexServerFrame, ServerFrame, error_frame
 from .registry import live_models
 from .sequence import channel_position
@@ -37,18 +37,14 @@ class ChannelMember:
     channel: str
     feed: ChannelFeed
 
-    @property
-    def credentials(self) -> Credentials | None:
-        return self.socket.credentials
-
     def offer(self, event: LiveEvent, now: float) -> None:
         self.feed.offer(event, now)
 
     def offer_presence(self, change: PresenceChange) -> None:
         self.socket.offer_presence(change)
 
-    def check_in(self, committed_seq: int, accounts: AccountsSnapshot, now: float) -> None:
-        if self.socket.still_good(accounts, now):
+    def check_in(self, committed_seq: int, now: float) -> None:
+        if self.socket.still_good(now):
             self.feed.check_in(committed_seq)
 
 
@@ -102,15 +98,21 @@ class MultiplexConsumer(LiveChannelConsumer):
 
     async def client_subscribe(self, content: dict) -> None:
         channel = content.get("channel")
+        if self.credentials is not None:
+            # Credentials and rights as they are now, before anything is replayed.
+            await credentials_watch.recheck_now(self)
+            if not self.outbox.open:
+                return
         try:
-            live_filter, since, epoch = await self._read_subscription(content)
+            filter_params, live_filter, since, epoch = await self._read_subscription(content)
         except ConnectionRefused as refused:
             self._refuse_subscription(refused, channel)
             return
         assert isinstance(channel, str)
-        feed = ChannelFeed(
-            Subscription(channel, self.audiences, self._own_keys(), live_filter, since, epoch), self.outbox
+        subscription = Subscription(
+            channel, self.audiences, self._own_keys(), live_filter, since, epoch, filter_params=filter_params
         )
+        feed = ChannelFeed(subscription, self.outbox)
         member = ChannelMember(self, channel, feed)
         self.members[channel] = member
         # As on /ws/<channel>: join the fanout before reading the position, so nothing
@@ -130,7 +132,7 @@ class MultiplexConsumer(LiveChannelConsumer):
         named = channel[:64] if isinstance(channel, str) else None
         self.reply({**error_frame(refused.code, refused.message), "channel": named})
 
-    async def _read_subscription(self, content: dict) -> tuple[LiveFilter | None, int | None, str | None]:
+    async def _read_subscription(self, content: dict) -> tuple[FilterParams, LiveFilter | None, int | None, str | None]:
         """A subscribe frame's filter, since and epoch, checked like a /ws/<channel> handshake."""
         channel = content.get("channel")
         live_model = live_models.for_channel(channel) if isinstance(channel, str) else None
@@ -154,16 +156,19 @@ class MultiplexConsumer(LiveChannelConsumer):
             raise ConnectionRefused(
                 ErrorCode.INVALID_FILTER, 'filter must be an object of parameters: {"author": "3"}.'
             )
-        params = QueryDict(mutable=True)
-        for name, value in wanted.items():
-            params[str(name)] = str(value).lower() if isinstance(value, bool) else str(value)
-        live_filter = None
-        if params:
-            try:
-                live_filter = await database_sync_to_async(LiveFilter.parse)(live_model, params, user)
-            except InvalidFilter as invalid:
-                raise ConnectionRefused(ErrorCode.INVALID_FILTER, str(invalid)) from invalid
-        return live_filter, since, epoch
+        if len(wanted) > realtime_setting("MAX_FILTER_PARAMS"):
+            raise ConnectionRefused(
+                ErrorCode.INVALID_FILTER, f"At most {realtime_setting('MAX_FILTER_PARAMS')} filter parameters."
+            )
+        try:
+            filter_params = FilterParams.of(
+                (str(name), str(value).lower() if isinstance(value, bool) else str(value))
+                for name, value in wanted.items()
+            )
+            live_filter = await database_sync_to_async(filter_params.parse)(live_model, user) if filter_params else None
+        except InvalidFilter as invalid:
+            raise ConnectionRefused(ErrorCode.INVALID_FILTER, str(invalid)) from invalid
+        return filter_params, live_filter, since, epoch
 
     async def client_get_presence(self, content: dict) -> None:
         """``get_presence`` names one of this socket's subscribed channels."""
@@ -175,6 +180,20 @@ class MultiplexConsumer(LiveChannelConsumer):
             )
             return
         await self.answer_presence(channel)
+
+    def filter_revoked(self, channel: str) -> None:
+        """On /ws/ only that subscription ends: an ``auth_failed`` error frame naming it; the socket stays."""
+        member = self.members.pop(channel, None)
+        if member is None:
+            return
+        self._leave_channel(member)
+        self.presence_watched.pop(channel, None)
+        self._refuse_subscription(
+            ConnectionRefused(
+                ErrorCode.AUTH_FAILED, "Your rights changed: this subscription's filter is no longer allowed."
+            ),
+            channel,
+        )
 
     async def client_unsubscribe(self, content: dict) -> None:
         channel = content.get("channel")

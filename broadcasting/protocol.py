@@ -53,6 +53,7 @@ class MultiplexServerFrame(StrEnum):
 
 
 class CloseCode(IntEnum):
+    MESSAGE_TOO_BIG = 1009  # a client frame over REALTIME["MAX_CLIENT_FRAME_BYTES"], refused unparsed
     SEND_FAILED = 1011  # sending to this one socket failed; reconnect and resume
     SERVER_RESTART = 1012  # the server is shutting down; reconnect and resume
     BAD_REQUEST = 4400  # the URL's client_id, since or epoch is malformed

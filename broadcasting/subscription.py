@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from .events import LiveEvent
-from .live_filter import LiveFilter, frame_for
+from .live_filter import FilterParams, LiveFilter, frame_for
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class Subscription:
     live_filter: LiveFilter | None = None
     since: int | None = None  # resume after this seq; None: from the connection's seq
     epoch: str | None = None  # the history ``since`` belongs to
+    # What live_filter was parsed from, checked again when the viewer's rights change.
+    filter_params: FilterParams = dataclasses.field(default_factory=FilterParams)
 
     @property
     def filtered(self) -> bool:

@@ -101,6 +101,13 @@ def freeze_heap_forever(freeze_secs: float = GC_FREEZE_SECS, reclaim_secs: float
         gc.freeze()
 
 
+def max_client_frame_bytes() -> int:
+    """REALTIME["MAX_CLIENT_FRAME_BYTES"] from the environment, before Django's settings are loaded."""
+    from broadcasting.conf import DEFAULTS
+
+    return int(os.environ.get("REALTIME_MAX_CLIENT_FRAME_BYTES", DEFAULTS["MAX_CLIENT_FRAME_BYTES"]))
+
+
 def uvicorn_config(host: str, port: int, loop: str = "uvloop") -> "uvicorn.Config":
     """A worker's uvicorn settings (bench/socket_memory.py measures under them, on the asyncio loop)."""
     import uvicorn
@@ -115,6 +122,8 @@ def uvicorn_config(host: str, port: int, loop: str = "uvloop") -> "uvicorn.Confi
         http="httptools",
         ws=LeanWebSocketProtocol,
         ws_per_message_deflate=False,
+        # A client frame over the limit is refused (close 1009) as its header is read, never buffered.
+        ws_max_size=max_client_frame_bytes(),
         lifespan="off",
         proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),

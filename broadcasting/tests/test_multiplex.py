@@ -143,16 +143,19 @@ async def test_hostile_subscribe_frames_get_short_errors_and_the_socket_lives():
     nested: dict = {}
     for _ in range(200):
         nested = {"a": nested}
-    for channel in ("x" * 100_000, nested, ["posts"], None):
+    for channel in ("x" * 10_000, nested, ["posts"], None):
         await socket.send({"type": "subscribe", "channel": channel})
         error = await socket.recv("error")
         assert error["code"] == "unknown_channel" and len(error["message"]) < 100
         assert error["channel"] == (channel[:64] if isinstance(channel, str) else None)
-    await socket.send({"type": "subscribe", "channel": "posts", "filter": {f"k{n}": "v" for n in range(5000)}})
+    await socket.send({"type": "subscribe", "channel": "posts", "filter": {f"k{n}": "v" for n in range(1000)}})
     error = await socket.recv("error")
-    assert error["code"] == "invalid_filter" and "and 4995 more" in error["message"]
+    assert error["code"] == "invalid_filter" and error["message"] == "At most 20 filter parameters."
+    await socket.send({"type": "subscribe", "channel": "posts", "filter": {f"k{n}": "v" for n in range(20)}})
+    error = await socket.recv("error")
+    assert error["code"] == "invalid_filter" and "and 15 more" in error["message"]
     assert len(error["message"]) < 500
-    await socket.send({"type": "unsubscribe", "channel": "y" * 100_000})
+    await socket.send({"type": "unsubscribe", "channel": "y" * 10_000})
     assert (await socket.recv("error"))["channel"] == "y" * 64
     await socket.send({"type": "ping"})
     await socket.recv("pong")

@@ -657,4 +657,4 @@ class Subscription {
 }
 
 // The close a subscription's refusal stands for, to show it as a /ws/<channel> socket would.
-const ERROR_CLOSES = { unknown_channel: 4404, auth_required: 4401, invalid_filter: 4400 };
+const ERROR_CLOSES = { unknown_channel: 4404, auth_required: 4401, auth_failed: 4401, invalid_filter: 4400 };

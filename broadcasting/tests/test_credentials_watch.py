@@ -1,0 +1,143 @@
+"""
+Every open socket follows its credentials and rights, subscribed or not (credentials_watch.py),
+against a real server: each case failed before the watch covered idle /ws/ sockets.
+"""
+
+import asyncio
+
+import httpx
+import pytest
+import websockets
+
+from testing.sockets import Socket
+from testing.wait import wait_until
+
+pytestmark = [pytest.mark.live_server, pytest.mark.security]
+
+CHECK_SECS = "0.5"
+
+
+async def closed_4401_within(socket: Socket, secs: float) -> dict:
+    """The auth_failed error frame of a socket the server closes 4401 within ``secs``; no event before it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + secs
+    frames = []
+    code: int | None = None
+    try:
+        while True:
+            frames.append(await socket.recv(timeout=max(0.01, deadline - loop.time())))
+    except TimeoutError:
+        pytest.fail(f"still open after {secs}s; frames: {frames}")
+    except websockets.ConnectionClosed:
+        code = socket.connection.close_code
+    assert code == 4401, (code, frames)
+    assert [frame["type"] for frame in frames] == ["error"], frames
+    assert frames[0]["code"] == "auth_failed"
+    return frames[0]
+
+
+@pytest.fixture
+def stack(live_stack):
+    return live_stack(REALTIME_SEQ_CHECK_INTERVAL_SECS=CHECK_SECS)
+
+
+async def test_an_idle_multiplexed_socket_closes_4401_once_its_user_is_deactivated(stack):
+    token = stack.create_user("staff@example.com", staff=True)
+    server = stack.start_server()
+    socket = await Socket.open(f"{server.ws_url}/ws/", token=token)
+    await socket.connected()
+    await socket.send({"type": "ping"})
+    await socket.recv("pong")
+
+    stack.shell("from users.models import User; User.objects.filter(email='staff@example.com').update(is_active=False)")
+
+    error = await closed_4401_within(socket, 3 * float(CHECK_SECS) + 2)
+    assert error["message"] == "This account is no longer active."
+
+
+async def test_a_subscribe_after_deactivation_replays_nothing(stack):
+    """Deactivated between two checks: the subscribe itself finds out, before any replay."""
+    token = stack.create_user("staff@example.com", staff=True)
+    stack.create_user("other@example.com")
+    server = stack.start_server()
+    socket = await Socket.open(f"{server.ws_url}/ws/", token=token)
+    await socket.connected()
+    stack.shell("from users.models import User; User.objects.filter(email='staff@example.com').update(is_active=False)")
+
+    await socket.send({"type": "subscribe", "channel": "users", "since": 0})
+
+    await closed_4401_within(socket, 2)
+
+
+async def test_a_demoted_staff_users_new_subscription_is_rendered_for_a_non_staff_user(live_stack):
+    """With a long check interval, only the subscribe's own recheck can know of the demotion."""
+    stack = live_stack(REALTIME_SEQ_CHECK_INTERVAL_SECS="30")
+    token = stack.create_user("staff@example.com", staff=True)
+    other_token = stack.create_user("other@example.com")
+    server = stack.start_server()
+    socket = await Socket.open(f"{server.ws_url}/ws/", token=token)
+    await socket.connected()
+    stack.shell("from users.models import User; User.objects.filter(email='staff@example.com').update(is_staff=False)")
+
+    await socket.send({"type": "subscribe", "channel": "users"})
+    await socket.recv("subscribed")
+    async with httpx.AsyncClient(base_url=server.http_url, headers={"Authorization": f"Token {other_token}"}) as api:
+        other_id = (await api.get("/api/users/", params={"search": "other"})).json()["results"][0]["id"]
+        assert (await api.patch(f"/api/users/{other_id}/", json={"name": "O"})).status_code == 200
+
+    updated = await socket.recv("updated")
+    assert updated["data"]["name"] == "O" and "email" not in updated["data"]
+
+
+async def test_a_demotion_reaches_an_open_subscription_within_the_check_interval(stack):
+    token = stack.create_user("staff@example.com", staff=True)
+    stack.create_user("other@example.com")
+    server = stack.start_server()
+    socket = await Socket.open(f"{server.ws_url}/ws/users", token=token)
+    await socket.connected()
+    stack.shell("from users.models import User; User.objects.filter(email='staff@example.com').update(is_staff=False)")
+
+    async def renders_publicly() -> bool:
+        stack.shell("from users.models import User; u = User.objects.get(email='other@example.com'); u.save()")
+        frame = await socket.recv()
+        while frame["type"] == "sync":
+            frame = await socket.recv()
+        return "email" not in frame["data"]
+
+    await wait_until(renders_publicly, timeout=10, message="the demoted user still gets staff renderings")
+
+
+async def test_a_staff_only_filter_closes_its_socket_4401_after_a_demotion(stack):
+    token = stack.create_user("staff@example.com", staff=True)
+    server = stack.start_server()
+    socket = await Socket.open(f"{server.ws_url}/ws/users?is_staff=true", token=token)
+    await socket.connected()
+
+    stack.shell("from users.models import User; User.objects.filter(email='staff@example.com').update(is_staff=False)")
+
+    error = await closed_4401_within(socket, 3 * float(CHECK_SECS) + 2)
+    assert "filter is no longer allowed" in error["message"]
+
+
+async def test_a_staff_only_filter_ends_its_multiplexed_subscription_after_a_demotion(stack):
+    token = stack.create_user("staff@example.com", staff=True)
+    stack.create_user("other@example.com")
+    server = stack.start_server()
+    socket = await Socket.open(f"{server.ws_url}/ws/", token=token)
+    await socket.connected()
+    await socket.send({"type": "subscribe", "channel": "users", "filter": {"is_staff": True}})
+    await socket.recv("subscribed")
+    await socket.send({"type": "subscribe", "channel": "posts"})
+    await socket.recv("subscribed")
+
+    stack.shell("from users.models import User; User.objects.filter(email='staff@example.com').update(is_staff=False)")
+
+    error = await socket.recv("error", timeout=3 * float(CHECK_SECS) + 2)
+    assert (error["code"], error["channel"]) == ("auth_failed", "users")
+    stack.shell("from users.models import User; User.objects.filter(email='other@example.com').update(is_staff=True)")
+    stack.shell(
+        "from users.models import User; u = User.objects.get(email='other@example.com'); u.is_staff = False; u.save()"
+    )
+    await socket.send({"type": "ping"})
+    assert (await socket.recv())["type"] == "pong"  # nothing more of users; posts and the socket live on
+    await socket.assert_silent(1.0)
