@@ -191,6 +191,9 @@ else:
 # Live events: one block, every default and its meaning in broadcasting/conf.py; each
 # setting NAME comes from the REALTIME_NAME variable. Read through realtime_setting().
 REALTIME = realtime_conf.from_environment(env)
+# runserver's daphne refuses a client frame over the limit itself (close 1009, before the
+# application sees it); `make serve` gives the same limit to uvicorn (serve.py).
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = REALTIME["MAX_CLIENT_FRAME_BYTES"]
 
 # The cache every process shares: DRF throttles and socket connect rates count here.
 if REDIS_URL:

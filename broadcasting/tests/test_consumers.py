@@ -176,6 +176,17 @@ async def test_malformed_frames_get_an_error_and_the_socket_lives(raw, error_cod
     await socket.close()
 
 
+@pytest.mark.parametrize(
+    "raw", [{"text_data": "x" * 70_000}, {"text_data": "é" * 40_000}, {"bytes_data": b"x" * 70_000}]
+)
+async def test_a_client_frame_over_the_limit_closes_1009_unparsed(raw):
+    """What a server that lets such a frame through (uvicorn's own 16 MiB default) hands the consumer."""
+    socket = await open_socket("/ws/posts")
+    await socket.recv("connection")
+    await socket.communicator.send_to(**raw)
+    assert await socket.communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 1009}
+
+
 async def test_user_events_hide_email_from_other_non_staff_users():
     _, staff_token = await sync_to_async(make_user_with_token)("staff@example.com", staff=True)
     _, reader_token = await sync_to_async(make_user_with_token)("reader@example.com")
