@@ -93,6 +93,11 @@ SETTINGS: dict[str, RealtimeSetting] = {
         "Messages of a channel received from the layer and waiting for its fan-out, per process; beyond, "
         "they are dropped and counted (realtime_relay_drops_total), and sockets fill the events from the history.",
     ),
+    "SEQ_LOCK_WAITERS": RealtimeSetting(
+        2,
+        "Request threads of one process that may wait at once for a channel's seq row (held by a transaction "
+        "writing to that channel); the next writers try for a moment, then get 503 with Retry-After.",
+    ),
     "REPLAY_PAGE_EVENTS": RealtimeSetting(50, "Replays and gap repairs read the history this many events at a time."),
     "MAX_SOCKETS_PER_ADDRESS": RealtimeSetting(
         1000, "Sockets one client address may hold on the server; beyond, 4429."

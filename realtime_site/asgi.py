@@ -17,10 +17,11 @@ django_asgi_app = get_one_thread_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from broadcasting.routing import websocket_application  # noqa: E402
+from realtime_site.health import LivenessProbe  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": LivenessProbe(django_asgi_app),
         "websocket": websocket_application,
     }
 )

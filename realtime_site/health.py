@@ -1,8 +1,9 @@
 """
 /healthz and /readyz, for load balancers and orchestrators (checks run by django-health-check).
 
-- ``/healthz``: the process is up and answering; nothing else is checked, so a
-  database or Redis outage never gets a healthy process restarted.
+- ``/healthz``: the process is up and its event loop answering; nothing else is
+  checked (not even the Host header, nor a free request thread: LivenessProbe answers it
+  before Django), so a database or Redis outage never gets a healthy process restarted.
 - ``/readyz``: whether this process can serve: ``database`` (a SELECT 1),
   ``migrations`` (none left to apply) and ``channel_layer`` (a message sent to the
   layer and received back). JSON naming each check, 200 when all pass, 503 when one
@@ -88,5 +89,28 @@ class ReadinessView(HealthCheckView):
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """GET /healthz: the process answers."""
+    """GET /healthz through Django (the test client's view of it; servers get LivenessProbe's answer)."""
     return JsonResponse({"status": "ok"})
+
+
+LIVENESS_PATH = "/healthz"
+LIVENESS_BODY = b'{"status": "ok"}'
+
+
+class LivenessProbe:
+    """
+    ASGI: answers GET /healthz on the event loop itself, before Django, so the probe
+    never waits for a request thread (all of them may be waiting on a database lock)
+    and a healthy process is never restarted for it. Everything else goes to ``app``.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != LIVENESS_PATH or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(LIVENESS_BODY)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else LIVENESS_BODY})

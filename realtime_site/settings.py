@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "broadcasting.middleware.ClientIdMiddleware",
+    "realtime_site.busy.DatabaseBusyMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its 429 response.
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -109,6 +110,13 @@ if SQLITE:
     # IMMEDIATE transactions take SQLite's write lock at BEGIN, so two writers queue
     # instead of failing with "database is locked" when both try to upgrade a read lock.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+# The longest a statement waits for a row or table lock before it fails: a write then
+# answers 503 with Retry-After (busy.py) instead of holding a request thread without end.
+DATABASE_LOCK_TIMEOUT_SECS = env.float("DATABASE_LOCK_TIMEOUT_SECS", default=3.0)
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    lock_timeout = f"-c lock_timeout={int(DATABASE_LOCK_TIMEOUT_SECS * 1000)}"
+    options["options"] = f"{options.get('options', '')} {lock_timeout}".strip()
 # Requests run in a pool of REQUEST_THREADS threads (realtime_site/http_handler.py),
 # so a connection is kept by its thread for CONN_MAX_AGE seconds and reused by the
 # requests that thread answers: at most REQUEST_THREADS of them per server process.

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 
 from testing.live_server import PROJECT_DIR, base_env, free_port
 from testing.redis_server import redis_channel_layers
@@ -69,3 +69,35 @@ def test_readyz_loads_the_migration_graph_once_per_process(client, monkeypatch):
     monkeypatch.setattr(health, "MigrationExecutor", graph_loaded_again)
     response = client.get("/readyz")
     assert response.status_code == 200 and response.json()["checks"]["migrations"] == "ok"
+
+
+async def test_the_liveness_probe_answers_on_the_loop_without_django_or_a_host_check():
+    """LivenessProbe: /healthz never reaches Django (no request thread, no ALLOWED_HOSTS)."""
+    import httpx
+
+    from realtime_site.health import LivenessProbe
+
+    async def django_is_busy(scope, receive, send):
+        raise AssertionError("the probe went to Django")
+
+    transport = httpx.ASGITransport(app=LivenessProbe(django_is_busy))
+    async with httpx.AsyncClient(transport=transport, base_url="http://10.1.2.3:8000") as client:
+        response = await client.get("/healthz")
+        assert (response.status_code, response.json()) == (200, {"status": "ok"})
+        assert (await client.head("/healthz")).content == b""
+        with pytest.raises(AssertionError, match="went to Django"):
+            await client.get("/healthz/other")
+
+
+def test_a_lock_timeout_is_answered_503_with_retry_after(settings):
+    from django.db import OperationalError
+
+    from realtime_site.busy import DatabaseBusyMiddleware
+
+    settings.DATABASE_LOCK_TIMEOUT_SECS = 2.5
+    middleware = DatabaseBusyMiddleware(lambda request: None)
+    response = middleware.process_exception(
+        RequestFactory().post("/api/posts/"), OperationalError("database is locked")
+    )
+    assert response is not None and (response.status_code, response["Retry-After"]) == (503, "3")
+    assert middleware.process_exception(RequestFactory().post("/"), OperationalError("no such table")) is None
