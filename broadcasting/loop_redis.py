@@ -17,13 +17,22 @@ from .per_loop import PerLoop
 
 # A slow Redis must cost a socket or a stats call seconds at most, not redis-py's default.
 TIMEOUT_SECS = 2
+# Connections one client may open; past them a command waits (up to TIMEOUT_SECS) for a
+# free one instead of failing with "Too many connections" (a burst of closing sockets).
+POOL_CONNECTIONS = 20
 
 
 class LoopRedis:
     """The clients (and scripts) of one user of Redis, by event loop and URL."""
 
     def __init__(self, **options: Any) -> None:
-        self.options = {"socket_timeout": TIMEOUT_SECS, "socket_connect_timeout": TIMEOUT_SECS, **options}
+        self.options = {
+            "socket_timeout": TIMEOUT_SECS,
+            "socket_connect_timeout": TIMEOUT_SECS,
+            "max_connections": POOL_CONNECTIONS,
+            "timeout": TIMEOUT_SECS,
+            **options,
+        }
         self._by_loop: PerLoop[dict[str, tuple[aioredis.Redis, dict[str, AsyncScript]]]] = PerLoop(lambda loop: {})
 
     def client(self, url: str) -> aioredis.Redis:
@@ -42,5 +51,6 @@ class LoopRedis:
         by_url = self._by_loop.get()
         entry = by_url.get(url)
         if entry is None:
-            entry = by_url[url] = (aioredis.from_url(url, **self.options), {})
+            pool = aioredis.BlockingConnectionPool.from_url(url, **self.options)
+            entry = by_url[url] = (aioredis.Redis(connection_pool=pool), {})
         return entry

@@ -239,7 +239,7 @@ class Outbox:
             self.sending_since = None
             if self.close_code is not None and not self._close_sent:
                 self._close_sent = True
-                await self._server_send({"type": "websocket.close", "code": int(self.close_code)})
+                await self._send_close(int(self.close_code))
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -266,6 +266,16 @@ class Outbox:
         self._close_sent = True
         code = self.close_code if self.close_code is not None else CloseCode.SEND_FAILED
         try:
-            await self._server_send({"type": "websocket.close", "code": int(code)})
+            await self._send_close(int(code))
         except Exception as error:
             logger.debug("Closing a socket on %r failed too: %s", self.channel_label, error)
+
+    async def _send_close(self, code: int) -> None:
+        """Close with ``code``; with 1000 on a server that takes no other code below 3000 from an application."""
+        try:
+            await self._server_send({"type": "websocket.close", "code": code})
+        except Exception:
+            if code == 1000 or 3000 <= code <= 4999:
+                raise
+            # daphne (autobahn) refuses 1009, 1011 and 1012 from an application.
+            await self._server_send({"type": "websocket.close", "code": 1000})

@@ -1,6 +1,6 @@
 """
-How many sockets each channel has, counted across every server process (the seed's
-``get_stats`` and ``/ws/stats``). Counting sockets, not who is behind them.
+How many sockets each channel has, counted across every server process (the FastAPI
+guide's ``get_stats`` and ``/ws/stats``). Counting sockets, not who is behind them.
 
 Each process's counts are its fanout's membership (fanout.py). Without Redis that is
 the answer (one process). With REDIS_URL, every process mirrors its counts into a
@@ -24,6 +24,7 @@ from redis.typing import EncodableT, FieldT
 from .conf import realtime_setting
 from .fanout import process_fanout
 from .loop_redis import LoopRedis
+from .per_loop import PerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -50,18 +51,32 @@ class SocketCounts:
             weakref.WeakKeyDictionary()
         )
         self._mirroring: set[asyncio.Task] = set()
+        self._mirror_due: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+        self._mirror_locks: PerLoop[asyncio.Lock] = PerLoop(lambda loop: asyncio.Lock())
 
     def changed(self) -> None:
-        """Called when a socket has joined or left the fanout: mirror the counts soon."""
+        """
+        Called when a socket has joined or left the fanout: mirror the counts soon. The
+        changes of one turn of the event loop (a burst of closing sockets) make one write.
+        """
         if not settings.REDIS_URL:
             return
         self._ensure_refresher()
-        task = asyncio.get_running_loop().create_task(self.mirror())
+        loop = asyncio.get_running_loop()
+        if loop in self._mirror_due:
+            return
+        self._mirror_due.add(loop)
+        task = loop.create_task(self._mirror_soon(loop))
         self._mirroring.add(task)
         task.add_done_callback(self._mirroring.discard)
 
+    async def _mirror_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        async with self._mirror_locks.get(loop):  # one at a time, so a later count is never overwritten
+            self._mirror_due.discard(loop)
+            await self.mirror()
+
     async def stats(self) -> dict:
-        """The seed's stats body: channels with sockets, and the totals."""
+        """The FastAPI guide's stats body: channels with sockets, and the totals."""
         counts = await self._shared_counts() if settings.REDIS_URL else None
         if counts is None:
             counts = self.local_counts()
@@ -130,7 +145,8 @@ class SocketCounts:
     async def _refresh_forever(self) -> None:
         while self.local_counts():
             await asyncio.sleep(realtime_setting("PRESENCE_REFRESH_SECS"))
-            await self.mirror()
+            async with self._mirror_locks.get():
+                await self.mirror()
 
 
 socket_counts = SocketCounts()

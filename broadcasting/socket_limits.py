@@ -4,27 +4,80 @@ address may open one.
 
 A handshake is refused with ``too_many_connections`` / 4429 when its address already
 holds REALTIME["MAX_SOCKETS_PER_ADDRESS"] sockets or its user
-REALTIME["MAX_SOCKETS_PER_USER"] on this server, or when its address has opened
-REALTIME["CONNECTS_PER_ADDRESS_PER_MIN"] sockets in the current minute. Open sockets
-are counted in memory by the process that holds them (a shared count would outlive a
-killed process and lock its addresses out); the N worker processes of `make serve`
-(REALTIME["SERVER_PROCESSES"]) each allow 1/N of the caps, and the kernel spreads
-connections evenly over them, so the caps hold for the whole server. The connect rate
-is counted in the cache every process shares (Redis when REDIS_URL is set), so
-reconnecting, to any process, never resets a client's frame limit for free.
-Load tests and benchmarks that open thousands of sockets from one address raise the
-limits from the environment (``make bench`` does).
+REALTIME["MAX_SOCKETS_PER_USER"] on the server, or when its address has opened
+REALTIME["CONNECTS_PER_ADDRESS_PER_MIN"] sockets in the current minute.
+
+With REDIS_URL the open sockets are counted for the whole server, whatever the number
+of processes alive: each process keeps its counts in a Redis hash of its own, listed in
+a sorted set by the time it expires (REALTIME["PRESENCE_TTL_SECS"], refreshed every
+PRESENCE_REFRESH_SECS), and an admission sums the live hashes in one Lua script: one
+round trip. A killed process's counts drop out when it expires, so it never locks its
+addresses out for long. Without Redis (one process), or while Redis fails, each
+process counts its own and allows its 1/REALTIME["SERVER_PROCESSES"] share.
+The connect rate is counted in the cache every process shares, so reconnecting, to any
+process, never resets a client's limit for free. Load tests and benchmarks that open
+thousands of sockets from one address raise the limits from the environment.
 """
 
+import asyncio
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from .circuit import Circuit
 from .conf import realtime_setting
+from .loop_redis import LoopRedis
+from .per_loop import PerLoop
 from .shared_cache import shared_cache
+from .socket_counts import PROCESS_ID
+
+logger = logging.getLogger(__name__)
 
 CONNECT_WINDOW_SECS = 60
+
+# KEYS: the processes' sorted set, this process's hash. ARGV: this process's id, the TTL,
+# the hash key prefix, then (field, limit) pairs. Returns the first field at its limit,
+# or counts the socket under every field and returns nothing.
+ADMIT_SCRIPT = """
+local processes, own = KEYS[1], KEYS[2]
+local process_id, ttl, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local now = tonumber(redis.call('TIME')[1])
+redis.call('ZREMRANGEBYSCORE', processes, '-inf', now)
+local members = redis.call('ZRANGE', processes, 0, -1)
+for i = 4, #ARGV, 2 do
+  local total = 0
+  for _, member in ipairs(members) do
+    total = total + tonumber(redis.call('HGET', prefix .. member, ARGV[i]) or '0')
+  end
+  if total >= tonumber(ARGV[i + 1]) then return ARGV[i] end
+end
+for i = 4, #ARGV, 2 do redis.call('HINCRBY', own, ARGV[i], 1) end
+redis.call('EXPIRE', own, ttl)
+redis.call('ZADD', processes, now + ttl, process_id)
+return false
+"""
+
+# KEYS: this process's hash. ARGV: the fields a closed socket counted under.
+RELEASE_SCRIPT = """
+for i = 1, #ARGV do
+  if redis.call('HINCRBY', KEYS[1], ARGV[i], -1) <= 0 then redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+"""
+
+
+# KEYS: the processes' sorted set, this process's hash. ARGV: this process's id, the TTL,
+# then (field, count) pairs: this process's counts as it holds them in memory.
+REFRESH_SCRIPT = """
+local processes, own = KEYS[1], KEYS[2]
+local ttl = tonumber(ARGV[2])
+redis.call('DEL', own)
+for i = 3, #ARGV, 2 do redis.call('HSET', own, ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', own, ttl)
+redis.call('ZADD', processes, tonumber(redis.call('TIME')[1]) + ttl, ARGV[1])
+"""
 
 
 @dataclass(frozen=True)
@@ -34,12 +87,34 @@ class SocketHolder:
     address: str
     user_pk: object | None
 
+    def fields(self) -> list[tuple[str, str]]:
+        """(Redis hash field, the name of its cap) for each count this socket is in."""
+        fields = [(f"address:{self.address}", "MAX_SOCKETS_PER_ADDRESS")]
+        if self.user_pk is not None:
+            fields.append((f"user:{self.user_pk}", "MAX_SOCKETS_PER_USER"))
+        return fields
+
+
+REFUSALS = {
+    "MAX_SOCKETS_PER_ADDRESS": "Too many sockets open from your address.",
+    "MAX_SOCKETS_PER_USER": "Too many sockets open for your account.",
+}
+
+
+def _keys() -> tuple[str, str]:
+    """(the sorted set of processes holding sockets, the prefix of each one's hash)."""
+    base = f"{settings.REDIS_KEY_PREFIX}:socket_holders"
+    return f"{base}:processes", f"{base}:"
+
 
 class SocketLimits:
     def __init__(self) -> None:
-        self.by_address: Counter[str] = Counter()
-        self.by_user: Counter[object] = Counter()
+        self.by_field: Counter[str] = Counter()  # this process's sockets, by SocketHolder field
         self.cache_circuit = Circuit("The socket connect rate's cache")
+        self.redis_circuit = Circuit("The shared socket caps' Redis")
+        self._clients = LoopRedis()
+        self._refreshers: PerLoop[list[asyncio.Task]] = PerLoop(lambda loop: [])
+        self._releasing: set[asyncio.Task] = set()
 
     async def admit(self, holder: SocketHolder) -> str | None:
         """
@@ -48,20 +123,74 @@ class SocketLimits:
         """
         if not await self._connect_allowed(holder.address):
             return "Too many connections opened from your address in the last minute; retry later."
-        if self.by_address[holder.address] >= _process_share("MAX_SOCKETS_PER_ADDRESS"):
-            return "Too many sockets open from your address."
-        if holder.user_pk is not None and self.by_user[holder.user_pk] >= _process_share("MAX_SOCKETS_PER_USER"):
-            return "Too many sockets open for your account."
-        self.by_address[holder.address] += 1
-        if holder.user_pk is not None:
-            self.by_user[holder.user_pk] += 1
+        full = await self._full_field(holder)
+        if full is not None:
+            return REFUSALS[full]
+        for field, _ in holder.fields():
+            self.by_field[field] += 1
         return None
 
     def release(self, holder: SocketHolder) -> None:
         """Called once when an admitted socket is gone."""
-        _decrement(self.by_address, holder.address)
-        if holder.user_pk is not None:
-            _decrement(self.by_user, holder.user_pk)
+        fields = [field for field, _ in holder.fields()]
+        for field in fields:
+            self.by_field[field] -= 1
+            if self.by_field[field] <= 0:
+                del self.by_field[field]
+        if settings.REDIS_URL:
+            task = asyncio.get_running_loop().create_task(self._release_shared(fields))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
+
+    async def _full_field(self, holder: SocketHolder) -> str | None:
+        """The name of the cap this socket would pass, or None (and it is counted in Redis)."""
+        if settings.REDIS_URL and self.redis_circuit.closed():
+            try:
+                return await self._admit_shared(holder)
+            except Exception as error:
+                self.redis_circuit.failed(error)
+        for field, limit_name in holder.fields():
+            if self.by_field[field] >= _process_share(limit_name):
+                return limit_name
+        return None
+
+    async def _admit_shared(self, holder: SocketHolder) -> str | None:
+        processes, hash_prefix = _keys()
+        arguments: list[str | int] = [PROCESS_ID, int(realtime_setting("PRESENCE_TTL_SECS")), hash_prefix]
+        limit_of_field = {}
+        for field, limit_name in holder.fields():
+            arguments += [field, realtime_setting(limit_name)]
+            limit_of_field[field] = limit_name
+        script = self._clients.script(settings.REDIS_URL, ADMIT_SCRIPT)
+        full = await script(keys=[processes, hash_prefix + PROCESS_ID], args=arguments)
+        self._ensure_refresher()
+        return limit_of_field[full.decode()] if full else None
+
+    async def _release_shared(self, fields: list[str]) -> None:
+        _, hash_prefix = _keys()
+        try:
+            await self._clients.script(settings.REDIS_URL, RELEASE_SCRIPT)(keys=[hash_prefix + PROCESS_ID], args=fields)
+        except Exception as error:  # the next refresh writes the counts again
+            logger.warning("Could not release a socket's count in Redis: %s", error)
+
+    def _ensure_refresher(self) -> None:
+        tasks = self._refreshers.get()
+        if not tasks or tasks[0].done():
+            tasks[:] = [asyncio.get_running_loop().create_task(self._refresh_forever())]
+
+    async def _refresh_forever(self) -> None:
+        """Keep this process's counts alive in Redis, and rewrite them from memory (after a flush, a failed release)."""
+        while self.by_field:
+            await asyncio.sleep(realtime_setting("PRESENCE_REFRESH_SECS"))
+            processes, hash_prefix = _keys()
+            arguments: list[str | int] = [PROCESS_ID, int(realtime_setting("PRESENCE_TTL_SECS"))]
+            for field, count in self.by_field.items():
+                arguments += [field, count]
+            try:
+                script = self._clients.script(settings.REDIS_URL, REFRESH_SCRIPT)
+                await script(keys=[processes, hash_prefix + PROCESS_ID], args=arguments)
+            except Exception as error:
+                logger.warning("Could not refresh the socket caps' counts in Redis: %s", error)
 
     async def _connect_allowed(self, address: str) -> bool:
         """Count this connect in the shared cache; a cache that is down lets it through (circuit.py)."""
@@ -82,14 +211,8 @@ class SocketLimits:
 
 
 def _process_share(limit_name: str) -> int:
-    """This process's share of a server-wide socket cap."""
+    """This process's share of a server-wide socket cap, when the count is not shared."""
     return max(1, realtime_setting(limit_name) // max(1, realtime_setting("SERVER_PROCESSES")))
-
-
-def _decrement(counter: Counter, key: object) -> None:
-    counter[key] -= 1
-    if counter[key] <= 0:
-        del counter[key]
 
 
 socket_limits = SocketLimits()

@@ -199,9 +199,12 @@ else:
 # Live events: one block, every default and its meaning in broadcasting/conf.py; each
 # setting NAME comes from the REALTIME_NAME variable. Read through realtime_setting().
 REALTIME = realtime_conf.from_environment(env)
-# runserver's daphne refuses a client frame over the limit itself (close 1009, before the
-# application sees it); `make serve` gives the same limit to uvicorn (serve.py).
-DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = REALTIME["MAX_CLIENT_FRAME_BYTES"]
+# runserver's daphne drops a connection whose client sends a frame over this before the
+# application sees it. Its limit also bounds the frames it sends, so it is the larger of
+# the two limits; the consumer refuses client frames between them itself.
+DAPHNE_WEBSOCKET_MAX_MESSAGE_SIZE = DAPHNE_WEBSOCKET_MAX_FRAME_SIZE = max(
+    REALTIME["MAX_CLIENT_FRAME_BYTES"], REALTIME["MAX_FRAME_BYTES"]
+)
 
 # The cache every process shares: DRF throttles and socket connect rates count here.
 if REDIS_URL:

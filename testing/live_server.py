@@ -67,7 +67,13 @@ class ServerProcess:
         if self.kind == "uvicorn":
             return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(self.port),
                     "--log-level", "warning", "realtime_site.asgi:application"]  # fmt: skip
-        max_frame = self.env.get("REALTIME_MAX_CLIENT_FRAME_BYTES", str(65536))
+        # As settings.py gives runserver: daphne's limit bounds what it sends too.
+        max_frame = str(
+            max(
+                int(self.env.get("REALTIME_MAX_CLIENT_FRAME_BYTES", 65536)),
+                int(self.env.get("REALTIME_MAX_FRAME_BYTES", 262144)),
+            )
+        )
         return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
                 "--websocket-max-message-size", max_frame, "--websocket-max-frame-size", max_frame,
                 "realtime_site.asgi:application"]  # fmt: skip

@@ -78,9 +78,18 @@ async def test_a_frame_over_the_limit_closes_1009_and_one_under_it_is_answered(l
     await socket.send(json.dumps({"type": "ping", "pad": "x" * 4000}))
     await socket.recv("pong")
     code, _ = await close_code_after_sending(socket, json.dumps({"type": "ping", "pad": "é" * 2100}))
-    # 4,200 bytes in UTF-8, though 2,100 characters. Daphne (autobahn) drops such a
-    # connection without a close frame, and lets no application send 1009: the client sees 1006.
-    assert code == (1009 if kind == "serve" else None)
+    # 4,200 bytes in UTF-8, though 2,100 characters. Daphne (autobahn) lets no application
+    # close with 1009: there the consumer's refusal closes 1000.
+    assert code == (1009 if kind == "serve" else 1000)
+
+
+@pytest.mark.parametrize("kind", ["daphne", "runserver"])
+async def test_daphne_drops_a_frame_over_its_own_limit_before_the_application(live_stack, kind):
+    server = live_stack().start_server(kind)
+    socket = await Socket.open(f"{server.ws_url}/ws/posts")
+    await socket.connected()
+    code, _ = await close_code_after_sending(socket, "x" * 300_000)  # over MAX_FRAME_BYTES, daphne's limit
+    assert code is None  # dropped without a close frame: the client sees 1006
 
 
 async def test_too_many_or_too_long_filter_parameters_are_refused_before_parsing(live_stack):

@@ -149,7 +149,7 @@ async def test_malformed_and_too_fast_clients_leave_no_ghost_sockets(live_stack,
     )
     nested = await Socket.open(f"{server.ws_url}/ws/posts")
     await nested.connected()
-    await nested.send("[" * 100_000 + "]" * 100_000)
+    await nested.send("[" * 10_000 + "]" * 10_000)
     assert (await nested.recv("error"))["code"] == "bad_json"
     flooders = [await Socket.open(f"{server.ws_url}/ws/posts") for _ in range(30)]
     for flooder in flooders:

@@ -171,7 +171,7 @@ async def test_on_ws_get_presence_names_a_subscribed_channel():
     await socket.send({"type": "get_presence", "channel": "posts"})
     frame = await next_of(socket, "presence")
     assert frame["channel"] == "posts" and [user["id"] for user in frame["data"]["users"]] == [alice.pk]
-    for bad in ("users", None, "x" * 100_000, {"nested": ["posts"]}):
+    for bad in ("users", None, "x" * 10_000, {"nested": ["posts"]}):
         await socket.send({"type": "get_presence", "channel": bad})
         error = await next_of(socket, "error")
         assert error["code"] == "bad_request"
