@@ -32,7 +32,9 @@ restart); clients reconnect, to another worker if one is up, and resume with sin
 
 import argparse
 import gc
+import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import socket
@@ -149,25 +151,81 @@ def run_worker(host: str, port: int) -> None:
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 
 
+def supervisor_log(message: str, **fields: object) -> None:
+    """One line on stderr from the supervisor (which runs no Django): JSON under LOG_FORMAT=json."""
+    if os.environ.get("LOG_FORMAT") == "json":
+        line = json.dumps({"message": message, "name": "realtime_site.serve", "levelname": "WARNING", **fields})
+    else:
+        line = f"serve: {message}"
+    print(line, file=sys.stderr, flush=True)
+
+
+# A worker that dies is started again, at most WORKER_RESTARTS times per WORKER_RESTART_WINDOW_SECS;
+# past that budget (a worker that dies as it starts, say) the supervisor stops them all and fails.
+WORKER_RESTARTS = 5
+WORKER_RESTART_WINDOW_SECS = 60.0
+
+
 def supervise(host: str, port: int, workers: int) -> int:
-    """Start the workers, pass SIGTERM/SIGINT on to them, and wait; non-zero if one failed."""
+    """
+    Start the workers, replace any that dies (within the restart budget), pass SIGTERM
+    and SIGINT on to them, and wait; non-zero if one failed or the budget ran out.
+    """
     context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=run_worker, args=(host, port), name=f"worker-{n}") for n in range(workers)]
-    for process in processes:
+    stopping = threading.Event()
+
+    def start(number: int) -> multiprocessing.process.BaseProcess:
+        process = context.Process(target=run_worker, args=(host, port), name=f"worker-{number}")
         process.start()
+        return process
+
+    processes = {number: start(number) for number in range(workers)}
 
     def forward(signum, frame) -> None:
-        for process in processes:
+        stopping.set()
+        for process in processes.values():
             if process.is_alive() and process.pid is not None:
                 os.kill(process.pid, signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    for process in processes:
-        process.join()
+    restarts: list[float] = []
+    budget_spent = False
     # uvicorn ends a worker by the signal it shut down for: that is a clean stop.
     clean_exit_codes = {0, -signal.SIGTERM, -signal.SIGINT}
-    return 0 if all(process.exitcode in clean_exit_codes for process in processes) else 1
+    while any(process.is_alive() for process in processes.values()):
+        multiprocessing.connection.wait([process.sentinel for process in processes.values()], timeout=1.0)
+        if stopping.is_set():
+            continue
+        for number, process in list(processes.items()):
+            if process.is_alive() or stopping.is_set():
+                continue
+            now = time.monotonic()
+            restarts[:] = [at for at in restarts if now - at < WORKER_RESTART_WINDOW_SECS]
+            if len(restarts) >= WORKER_RESTARTS:
+                supervisor_log(
+                    f"worker-{number} (pid {process.pid}) exited with {process.exitcode}; "
+                    f"{WORKER_RESTARTS} restarts in {WORKER_RESTART_WINDOW_SECS:.0f}s already, stopping",
+                    worker=number,
+                    exit_code=process.exitcode,
+                )
+                budget_spent = True
+                forward(signal.SIGTERM, None)
+                break
+            restarts.append(now)
+            processes[number] = start(number)
+            supervisor_log(
+                f"worker-{number} (pid {process.pid}) exited with {process.exitcode}; "
+                f"started again as pid {processes[number].pid}",
+                worker=number,
+                exit_code=process.exitcode,
+                pid=processes[number].pid,
+            )
+    for process in processes.values():
+        process.join()
+    if budget_spent:
+        return 1
+    return 0 if all(process.exitcode in clean_exit_codes for process in processes.values()) else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,17 +4,20 @@ work, serving the page's files with DEBUG off, spreading sockets over its worker
 closing sockets with 1012 on SIGTERM so clients resume elsewhere with nothing lost.
 """
 
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
-from testing.live_server import PROJECT_DIR, base_env
+from testing.live_server import PROJECT_DIR, base_env, listeners_on
 from testing.sockets import Socket
+from testing.wait import wait_until
 
 
 def run_serve(*args: str, **env: str) -> subprocess.CompletedProcess:
@@ -162,3 +165,82 @@ def test_migrate_option_prepares_a_fresh_database_before_serving(tmp_path):
         assert httpx.get(f"{server.http_url}/api/posts/", timeout=10).status_code == 200
     finally:
         server.stop()
+
+
+def worker_pids(supervisor_pid: int) -> list[int]:
+    """The supervisor's worker processes (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{supervisor_pid}/task/{supervisor_pid}/children").read_text().split()
+    return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+async def open_sockets(url: str, token: str, count: int) -> tuple[list[Socket], int]:
+    """Open ``count`` sockets as one user; (those accepted, how many were refused 4429)."""
+    accepted, refused = [], 0
+    for _ in range(count):
+        socket = await Socket.open(url, token=token)
+        frame = await socket.recv()
+        if frame["type"] == "connection":
+            accepted.append(socket)
+        else:
+            assert frame["code"] == "too_many_connections"
+            refused += 1
+            await socket.close()
+    return accepted, refused
+
+
+@pytest.mark.live_server
+@pytest.mark.redis
+@pytest.mark.security
+async def test_a_killed_worker_is_replaced_and_the_user_cap_holds_for_the_whole_server(live_stack):
+    """The cap was split into per-worker shares: a user got 50 of 100 sockets with one of two workers alive."""
+    stack = live_stack(
+        use_redis=True,
+        REALTIME_MAX_SOCKETS_PER_USER="10",
+        REALTIME_PRESENCE_TTL_SECS="3",
+        REALTIME_PRESENCE_REFRESH_SECS="1",
+    )
+    token = stack.create_user("many@example.com")
+    server = stack.start_server("serve", workers=2)
+    assert server.process is not None
+    url = f"{server.ws_url}/ws/posts"
+
+    held, refused = await open_sockets(url, token, 12)
+    assert (len(held), refused) == (10, 2)  # wherever the kernel put each one
+
+    victim = worker_pids(server.process.pid)[0]
+    killed_at = time.monotonic()
+    os.kill(victim, signal.SIGKILL)
+    await wait_until(
+        lambda: "started again" in server.log() and listeners_on(server.port) == 2,
+        timeout=5,
+        message="the killed worker was not replaced",
+    )
+    replaced_secs = time.monotonic() - killed_at
+    assert victim not in worker_pids(server.process.pid)
+    for socket in held:
+        await socket.close()
+
+    async def whole_cap_accepted() -> bool:
+        again, _ = await open_sockets(url, token, 10)
+        for socket in again:
+            await socket.close()
+        return len(again) == 10
+
+    # The dead worker's counts expire with it (PRESENCE_TTL_SECS), then the cap is whole again.
+    await wait_until(whole_cap_accepted, timeout=15, interval=0.5, message="the user's cap stayed short")
+    assert replaced_secs < 5
+
+
+def test_a_worker_that_keeps_dying_stops_make_serve_after_its_restart_budget(monkeypatch):
+    """A worker dying as it starts (say, a bad setting) must not be restarted forever."""
+    from realtime_site import serve
+
+    monkeypatch.setattr(serve, "WORKER_RESTARTS", 2)
+    monkeypatch.setattr(serve, "run_worker", _die_at_once)
+    started = time.monotonic()
+    assert serve.supervise("127.0.0.1", 0, 2) == 1
+    assert time.monotonic() - started < 30
+
+
+def _die_at_once(host: str, port: int) -> None:
+    os._exit(3)
