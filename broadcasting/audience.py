@@ -83,6 +83,11 @@ def audiences_of(user) -> tuple[str, ...]:
     return (owner_audience(user.pk), PUBLIC)
 
 
+# The rendering of an audience that saw nothing change (an update of fields it cannot
+# see): it gets no frame, and its feed sends ``sync`` in its place.
+NOTHING_VISIBLE = ""
+
+
 def pick_rendering(renderings: Mapping[str, str], audiences: tuple[str, ...]) -> str | None:
     """The rendering for the first of ``audiences`` the event has one for, else None."""
     for audience in audiences:

@@ -78,6 +78,7 @@ class PendingModelEvent(PendingEvent):
         *,
         visible_before: frozenset[str],
         state_before: dict[str, Any] | None,
+        previous: models.Model | None,
         deleted: bool,
         exclude_client: str | None,
         send: SendFunction,
@@ -88,11 +89,13 @@ class PendingModelEvent(PendingEvent):
         self.pk = instance.pk
         self.visible_before = visible_before
         self.state_before = state_before
+        self.previous = previous  # as stored before the transaction, when the writer knows it
         self.timestamp = frames.utc_timestamp()
         self._render(instance, deleted)
 
     def _render(self, instance: models.Model, deleted: bool) -> None:
         visible_after = frozenset() if deleted else audience.visible_to(self.live_model, instance)
+        state_after = None if deleted else field_state(self.live_model.filtered_fields, instance)
         self.renderings = frames.model_event_renderings(
             self.live_model,
             instance,
@@ -101,10 +104,12 @@ class PendingModelEvent(PendingEvent):
             self.timestamp,
             visible_before=self.visible_before,
             visible_after=visible_after,
+            # An object that moved in or out of a filter is news to filtered sockets.
+            previous=self.previous if state_after == self.state_before else None,
         )
         self.scope = {
             "before": self.state_before,
-            "after": None if deleted else field_state(self.live_model.filtered_fields, instance),
+            "after": state_after,
             "left": frames.left_scope_frame(self.live_model.channel, self.pk, self.seq, self.timestamp),
         }
 
@@ -174,6 +179,7 @@ def queue_model_event(
     exclude_client: str | None,
     using: str,
     send: SendFunction,
+    previous: models.Model | None = None,
 ) -> None:
     """Queue (or merge into the pending) event of a change to ``instance``."""
     pending = pending_model_event(using, live_model.channel, instance.pk)
@@ -191,6 +197,7 @@ def queue_model_event(
             seq,
             visible_before=visible_before,
             state_before=state_before,
+            previous=previous,
             deleted=deleted,
             exclude_client=exclude_client,
             send=send,

@@ -35,12 +35,12 @@ class LiveEvent:
     def rendering_for(self, audiences: tuple[str, ...], own_keys: frozenset[str]) -> str | None:
         """
         The frame a socket of ``audiences`` gets, or None when the event is not for it
-        (not visible to it, or its own write: ``exclude_client`` is one of its
-        ``own_keys``): it then gets ``sync``.
+        (not visible to it, nothing it can see changed, or its own write:
+        ``exclude_client`` is one of its ``own_keys``): it then gets ``sync``.
         """
         if self.exclude_client is not None and self.exclude_client in own_keys:
             return None
-        return audience.pick_rendering(self.renderings, audiences)
+        return audience.pick_rendering(self.renderings, audiences) or None  # NOTHING_VISIBLE too
 
     def to_message(self, message_type: str) -> dict[str, Any]:
         """The channel-layer message (plain types only: channels-redis packs it with msgpack)."""

@@ -111,6 +111,7 @@ def model_event_renderings(
     *,
     visible_before: frozenset[str],
     visible_after: frozenset[str],
+    previous: models.Model | None = None,
 ) -> dict[str, str]:
     """
     The encoded frames of one model event, keyed by audience. Each audience that could
@@ -123,6 +124,10 @@ def model_event_renderings(
     with ``"truncated": true``: the client refetches that object over REST. One huge
     object thus never exceeds a server's frame limit or stalls a channel, and its seq
     counts like any other.
+
+    Given ``previous`` (the object as it was stored), an audience that sees it the same
+    before and after gets audience.NOTHING_VISIBLE: a password or a hidden flag
+    changing is nobody's news but staff's, and not even theirs when they cannot see it.
     """
     max_frame_bytes = realtime_setting("MAX_FRAME_BYTES")
     envelope = {"model": live_model.channel, "channel": live_model.channel, "timestamp": timestamp, "seq": seq}
@@ -131,6 +136,13 @@ def model_event_renderings(
         if audience_key in visible_after:
             action = "updated" if audience_key in visible_before else "created"
             data = serialize_for(live_model, instance, audience_key)
+            if (
+                action == "updated"
+                and previous is not None
+                and serialize_for(live_model, previous, audience_key) == data
+            ):
+                renderings[audience_key] = audience.NOTHING_VISIBLE
+                continue
         else:
             action, data = "deleted", {"id": pk}
         text = encode({"type": action, **envelope, "data": data})

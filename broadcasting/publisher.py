@@ -54,6 +54,7 @@ def _queue(
     deleted: bool,
     exclude_client: str | None,
     using: str | None,
+    previous: models.Model | None = None,
 ) -> None:
     live_model = _live_model_of(instance)
     if visible_before is None:
@@ -67,6 +68,7 @@ def _queue(
         exclude_client=exclude_client,
         using=using or router.db_for_write(type(instance), instance=instance),
         send=send_event_rollback_unsafe,
+        previous=previous,
     )
 
 
@@ -92,7 +94,8 @@ def broadcast_updated(
     """
     Announce ``instance``'s current state once the current transaction commits. Pass
     ``previous`` (the object as it was) when the change may move it into or out of
-    someone's view: they then get ``created`` or ``deleted`` instead of ``updated``.
+    someone's view: they then get ``created`` or ``deleted`` instead of ``updated``,
+    and readers who see no difference get nothing (their sockets a ``sync``).
     """
     live_model = _live_model_of(instance)
     visible_before = audience.visible_to(live_model, previous) if previous is not None else None
@@ -103,6 +106,7 @@ def broadcast_updated(
         deleted=False,
         exclude_client=exclude_client,
         using=using,
+        previous=previous,
     )
 
 

@@ -130,6 +130,7 @@ def uvicorn_config(host: str, port: int, loop: str = "uvloop") -> "uvicorn.Confi
         proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
         access_log=False,
+        log_config=None,  # uvicorn's records go to Django's LOGGING: JSON under LOG_FORMAT=json
         log_level=os.environ.get("DJANGO_LOG_LEVEL", "info").lower(),
         timeout_graceful_shutdown=10,
         backlog=LISTEN_BACKLOG,

@@ -8,7 +8,9 @@ DJANGO_HTTPS=1, never merely because DEBUG is off, so the project also runs on p
 http behind a TLS-terminating proxy and in local tests.
 """
 
+import logging
 import os
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -223,6 +225,11 @@ else:
 # --- REST -----------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
+    "DEFAULT_PARSER_CLASSES": [
+        "realtime_site.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
@@ -346,6 +353,11 @@ LOGOUT_REDIRECT_URL = "/"
 # LOG_FORMAT=json: one JSON object per line (python-json-logger), with the structured
 # fields of request and socket lines (method, path, status, channel, close_code, …).
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+# Python's warnings become log records, in the same format as every other line.
+logging.captureWarnings(True)
+# Without collectstatic there is no STATIC_ROOT, and whitenoise serves from the finders
+# (WHITENOISE_USE_FINDERS): its warning about the missing directory is not news.
+warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -8,8 +8,9 @@ socket never shows more than REST would.
 
 What a writer may change follows the admin (permissions.py says who may write at all):
 ``is_staff`` only by a superuser, ``is_active`` only with ``users.change_user``, and a
-user's own password only with ``current_password``. A new password ends the account's
-other sessions and tokens (credentials.py).
+user's own password or email only with ``current_password`` (checked before whether the
+new address is taken). A new password ends the account's other sessions and tokens
+(credentials.py).
 """
 
 from django.contrib.auth import password_validation
@@ -48,6 +49,8 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "email", "name", "is_active", "is_staff", "created_at", "password", "current_password"]
         read_only_fields = ["id", "created_at"]
+        # Whether an address is taken is checked in validate(), after the current password.
+        extra_kwargs = {"email": {"validators": []}}
 
     def to_representation(self, instance: User) -> dict:
         data = super().to_representation(instance)
@@ -62,9 +65,15 @@ class UserSerializer(serializers.ModelSerializer):
             self._check_privileged_fields(viewer, attrs)
         password = attrs.get("password")
         current_password = attrs.pop("current_password", None)
-        if password and self.instance is not None and viewer is not None and viewer.pk == self.instance.pk:
+        own = self.instance is not None and viewer is not None and viewer.pk == self.instance.pk
+        new_email = "email" in attrs and attrs["email"] != getattr(self.instance, "email", None)
+        if own and (password or new_email):
             if not current_password or not self.instance.check_password(current_password):
-                raise serializers.ValidationError({"current_password": "Give your current password to set a new one."})
+                raise serializers.ValidationError(
+                    {"current_password": "Give your current password to change your password or email."}
+                )
+        if new_email:
+            self._check_email_is_free(attrs["email"])
         if password:
             candidate = User(
                 email=attrs.get("email", getattr(self.instance, "email", "")),
@@ -100,10 +109,11 @@ class UserSerializer(serializers.ModelSerializer):
         return instance
 
     def validate_email(self, value: str) -> str:
-        value = User.objects.normalize_email(value)
-        others = User.objects.filter(email__iexact=value)
+        return User.objects.normalize_email(value)
+
+    def _check_email_is_free(self, email: str) -> None:
+        others = User.objects.filter(email__iexact=email)
         if self.instance is not None:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            raise serializers.ValidationError("A user with this email already exists.")
-        return value
+            raise serializers.ValidationError({"email": "A user with this email already exists."})

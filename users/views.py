@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from broadcasting.api import LiveModelViewSet
+from realtime_site.parsers import API_PARSERS
 
 from .models import User
 from .permissions import UserAccountPermission
@@ -41,6 +42,8 @@ class TokenLoginView(ObtainAuthToken):
     API token for non-browser clients. Failed attempts count toward django-axes'
     lockout like the admin's and the login form's; a locked-out pair gets 429.
     """
+
+    parser_classes = API_PARSERS  # ObtainAuthToken names DRF's own
 
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)

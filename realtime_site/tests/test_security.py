@@ -543,3 +543,51 @@ async def test_the_address_cap_holds_for_a_whole_make_serve_with_two_workers(liv
     assert len(accepted) <= 10 and refused >= 6
     for socket in accepted:
         await socket.close()
+
+
+# --- The second audit's smaller holes -------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/api/posts/", "/api/auth/token/"])
+def test_json_nested_past_the_recursion_limit_is_a_400(make_user, api_client_for, path):
+    client = api_client_for(make_user())
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.generic("POST", path, body, content_type="application/json")
+    assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
+
+
+def test_changing_ones_own_email_needs_the_current_password_before_saying_an_address_is_taken(
+    make_user, api_client_for
+):
+    make_user("taken@example.com")
+    user = make_user("me@example.com")
+    client = api_client_for(user)
+    url = f"/api/users/{user.pk}/"
+    for email in ("taken@example.com", "free@example.com"):
+        response = client.patch(url, {"email": email}, format="json")
+        assert response.status_code == 400 and set(response.json()) == {"current_password"}  # the same for both
+    response = client.patch(url, {"email": "free@example.com", "current_password": PASSWORD}, format="json")
+    assert response.status_code == 200 and response.json()["email"] == "free@example.com"
+
+
+@pytest.mark.live_server
+async def test_an_update_nobody_can_see_is_a_sync_not_an_updated_event(live_stack):
+    """A password set by staff once reached every socket of the users channel as `updated`."""
+    stack = live_stack()
+    staff_token = stack.create_user("staff@example.com", staff=True)
+    reader_token = stack.create_user("reader@example.com")
+    stack.create_user("target@example.com")
+    server = stack.start_server()
+    sockets = [await Socket.open(f"{server.ws_url}/ws/users", token=token) for token in (staff_token, reader_token)]
+    for socket in sockets:
+        await socket.connected()
+    async with httpx.AsyncClient(base_url=server.http_url, headers={"Authorization": f"Token {staff_token}"}) as api:
+        target = (await api.get("/api/users/", params={"search": "target"})).json()["results"][0]["id"]
+        assert (await api.patch(f"/api/users/{target}/", json={"password": "reset-by-staff-99"})).status_code == 200
+        assert (await api.patch(f"/api/users/{target}/", json={"name": "Renamed"})).status_code == 200
+    for socket in sockets:
+        unseen = await socket.recv()
+        seen = await socket.recv()
+        assert unseen["type"] == "sync" and seen["type"] == "updated", (unseen, seen)
+        assert seen["seq"] == unseen["seq"] + 1 and seen["data"]["name"] == "Renamed"
+        await socket.close()

@@ -4,6 +4,7 @@ work, serving the page's files with DEBUG off, spreading sockets over its worker
 closing sockets with 1012 on SIGTERM so clients resume elsewhere with nothing lost.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -244,3 +245,20 @@ def test_a_worker_that_keeps_dying_stops_make_serve_after_its_restart_budget(mon
 
 def _die_at_once(host: str, port: int) -> None:
     os._exit(3)
+
+
+@pytest.mark.live_server
+async def test_every_log_line_of_make_serve_is_json_under_log_format_json(live_stack):
+    """uvicorn's own lines and Python's warnings once stayed plain text."""
+    server = live_stack(LOG_FORMAT="json", DJANGO_LOG_LEVEL="INFO").start_server("serve", workers=1)
+    socket = await Socket.open(f"{server.ws_url}/ws/posts")
+    await socket.connected()
+    await socket.close()
+    async with httpx.AsyncClient(base_url=server.http_url) as client:
+        assert (await client.get("/api/posts/")).status_code == 200
+    server.stop()
+    lines = [line for line in server.log().splitlines() if line.strip()]
+    assert any("Started server process" in line for line in lines)
+    for line in lines:
+        record = json.loads(line)  # fails on any plain line
+        assert record["message"]
