@@ -95,8 +95,9 @@ SETTINGS: dict[str, RealtimeSetting] = {
     ),
     "SEQ_LOCK_WAITERS": RealtimeSetting(
         2,
-        "Request threads of one process that may wait at once for a channel's seq row (held by a transaction "
-        "writing to that channel); the next writers try for a moment, then get 503 with Retry-After.",
+        "Request threads of one process that may wait the whole lock timeout for a channel's seq row (held by a "
+        "transaction writing to that channel); the next writers wait while the row looks briefly taken "
+        "(sequence.py), then get 503 with Retry-After.",
     ),
     "REPLAY_PAGE_EVENTS": RealtimeSetting(50, "Replays and gap repairs read the history this many events at a time."),
     "MAX_SOCKETS_PER_ADDRESS": RealtimeSetting(

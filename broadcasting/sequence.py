@@ -4,14 +4,16 @@ Reading and taking per-channel seqs (see models.ChannelSequence for why they are
 A channel's counter row stays locked from a transaction's first event to its commit, so
 a long transaction makes the channel's other writers wait. On PostgreSQL that wait is
 bounded by the connection's ``lock_timeout`` (DATABASE_LOCK_TIMEOUT_SECS), and at most
-REALTIME["SEQ_LOCK_WAITERS"] request threads of a process wait for one channel's row at
-a time: the next ones give it SEQ_BRIEF_WAIT_MS and then fail, so one held row never
-takes every request thread. Either way the write fails with the database's
-lock-timeout error, which the API answers 503 with Retry-After (realtime_site/busy.py).
+REALTIME["SEQ_LOCK_WAITERS"] request threads of a process wait the whole bound for one
+channel's row. A writer beyond them waits only while the row looks briefly taken: once
+this process's oldest waiter has waited SEQ_HELD_MS, the row is held by a long
+transaction and the writer gives up at once, so one held row never takes every request
+thread. Either way the write fails with the database's lock-timeout error, which the
+API answers 503 with Retry-After (realtime_site/busy.py).
 """
 
 import threading
-from collections import Counter
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,27 +22,38 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from .conf import realtime_setting
 from .models import ChannelSequence
 
-# How long a writer past the channel's waiters tries for the row before it gives up.
-SEQ_BRIEF_WAIT_MS = 50
+# A row its waiters have waited this long for is held by a long transaction, not by a
+# burst of short ones.
+SEQ_HELD_MS = 250
+# The least lock_timeout a writer past the waiters is given (0 would mean no limit).
+SEQ_LEAST_WAIT_MS = 1
 
 _waiting_lock = threading.Lock()
-_waiting: Counter[tuple[str, str]] = Counter()
+_waiting_since: dict[tuple[str, str], list[float]] = {}
 
 
 @contextmanager
-def _waiting_for(using: str, channel: str) -> Iterator[bool]:
-    """Count this thread as waiting for the channel's row; yields whether the waiters were already full."""
+def _waiting_for(using: str, channel: str) -> Iterator[int | None]:
+    """
+    Count this thread as waiting for the channel's row. Yields None while the waiters
+    are not full, else the milliseconds this writer may wait (SEQ_HELD_MS after the
+    oldest waiter began).
+    """
     key = (using, channel)
+    now = time.monotonic()
     with _waiting_lock:
-        crowded = _waiting[key] >= realtime_setting("SEQ_LOCK_WAITERS")
-        _waiting[key] += 1
+        waiting = _waiting_since.setdefault(key, [])
+        brief_ms = None
+        if len(waiting) >= realtime_setting("SEQ_LOCK_WAITERS"):
+            brief_ms = max(SEQ_LEAST_WAIT_MS, int(SEQ_HELD_MS - (now - min(waiting)) * 1000))
+        waiting.append(now)
     try:
-        yield crowded
+        yield brief_ms
     finally:
         with _waiting_lock:
-            _waiting[key] -= 1
-            if _waiting[key] <= 0:
-                del _waiting[key]
+            waiting.remove(now)
+            if not waiting:
+                del _waiting_since[key]
 
 
 def take_next_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:
@@ -55,13 +68,14 @@ def take_next_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:
     if connection.vendor in ("postgresql", "sqlite"):
         table = connection.ops.quote_name(ChannelSequence._meta.db_table)
         update = f"UPDATE {table} SET last_seq = last_seq + 1 WHERE channel = %s RETURNING last_seq"
-        with _waiting_for(using, channel) as crowded, connection.cursor() as cursor:
-            brief = crowded and connection.vendor == "postgresql"
-            if brief:
-                cursor.execute(f"SET LOCAL lock_timeout = {SEQ_BRIEF_WAIT_MS}")
+        with _waiting_for(using, channel) as brief_ms, connection.cursor() as cursor:
+            if connection.vendor != "postgresql":
+                brief_ms = None  # SQLite's one writer has its whole database, not a row, to wait for
+            if brief_ms is not None:
+                cursor.execute(f"SET LOCAL lock_timeout = {int(brief_ms)}")
             cursor.execute(update, [channel])
             row = cursor.fetchone()
-            if brief:
+            if brief_ms is not None:
                 cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
         if row is not None:
             return row[0]

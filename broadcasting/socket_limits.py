@@ -37,6 +37,9 @@ from .socket_counts import PROCESS_ID
 logger = logging.getLogger(__name__)
 
 CONNECT_WINDOW_SECS = 60
+# A frozen Redis may cost a handshake this much once per Circuit interval, as the shared
+# cache's connect-rate count does.
+SHARED_COUNT_TIMEOUT_SECS = 0.5
 
 # KEYS: the processes' sorted set, this process's hash. ARGV: this process's id, the TTL,
 # the hash key prefix, then (field, limit) pairs. Returns the first field at its limit,
@@ -162,7 +165,9 @@ class SocketLimits:
             arguments += [field, realtime_setting(limit_name)]
             limit_of_field[field] = limit_name
         script = self._clients.script(settings.REDIS_URL, ADMIT_SCRIPT)
-        full = await script(keys=[processes, hash_prefix + PROCESS_ID], args=arguments)
+        full = await asyncio.wait_for(
+            script(keys=[processes, hash_prefix + PROCESS_ID], args=arguments), SHARED_COUNT_TIMEOUT_SECS
+        )
         self._ensure_refresher()
         return limit_of_field[full.decode()] if full else None
 

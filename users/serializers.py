@@ -50,7 +50,7 @@ class UserSerializer(serializers.ModelSerializer):
         fields = ["id", "email", "name", "is_active", "is_staff", "created_at", "password", "current_password"]
         read_only_fields = ["id", "created_at"]
         # Whether an address is taken is checked in validate(), after the current password.
-        extra_kwargs = {"email": {"validators": []}}
+        extra_kwargs: dict[str, dict] = {"email": {"validators": []}}
 
     def to_representation(self, instance: User) -> dict:
         data = super().to_representation(instance)
@@ -65,10 +65,14 @@ class UserSerializer(serializers.ModelSerializer):
             self._check_privileged_fields(viewer, attrs)
         password = attrs.get("password")
         current_password = attrs.pop("current_password", None)
-        own = self.instance is not None and viewer is not None and viewer.pk == self.instance.pk
+        own = (
+            self.instance
+            if self.instance is not None and viewer is not None and viewer.pk == self.instance.pk
+            else None
+        )
         new_email = "email" in attrs and attrs["email"] != getattr(self.instance, "email", None)
-        if own and (password or new_email):
-            if not current_password or not self.instance.check_password(current_password):
+        if own is not None and (password or new_email):
+            if not current_password or not own.check_password(current_password):
                 raise serializers.ValidationError(
                     {"current_password": "Give your current password to change your password or email."}
                 )

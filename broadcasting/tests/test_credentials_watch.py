@@ -98,7 +98,10 @@ async def test_a_demotion_reaches_an_open_subscription_within_the_check_interval
     stack.shell("from users.models import User; User.objects.filter(email='staff@example.com').update(is_staff=False)")
 
     async def renders_publicly() -> bool:
-        stack.shell("from users.models import User; u = User.objects.get(email='other@example.com'); u.save()")
+        stack.shell(
+            "import uuid; from users.models import User\n"
+            "u = User.objects.get(email='other@example.com'); u.name = uuid.uuid4().hex; u.save()"
+        )
         frame = await socket.recv()
         while frame["type"] == "sync":
             frame = await socket.recv()

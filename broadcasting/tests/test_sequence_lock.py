@@ -38,7 +38,7 @@ async def test_a_held_seq_row_stalls_neither_probes_reads_nor_other_channels(liv
             writers = [
                 asyncio.create_task(timed(api.post("/api/posts/", json={"title": f"queued {n}"}))) for n in range(16)
             ]
-            await asyncio.sleep(0.3)  # the writers are in, waiting on the row or refused
+            await asyncio.sleep(0.5)  # the writers are in: two waiting on the row, the others refused
             others = await asyncio.gather(
                 timed(api.get("/healthz")),
                 timed(api.get("/api/posts/")),
