@@ -556,6 +556,16 @@ def test_json_nested_past_the_recursion_limit_is_a_400(make_user, api_client_for
     assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
 
 
+@pytest.mark.live_server
+async def test_deeply_nested_json_is_a_400_on_a_real_server_anonymously_too(live_stack):
+    server = live_stack().start_server("serve")
+    body = "[" * 100_000 + "]" * 100_000
+    async with httpx.AsyncClient(base_url=server.http_url, timeout=10) as client:
+        response = await client.post("/api/auth/token/", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "Traceback" not in server.log()
+
+
 def test_changing_ones_own_email_needs_the_current_password_before_saying_an_address_is_taken(
     make_user, api_client_for
 ):
