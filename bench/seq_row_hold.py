@@ -68,10 +68,10 @@ def run(args: argparse.Namespace) -> None:
     first_take: list[float] = []
     take_next_seq = sequence.take_next_seq
 
-    def timed_take(channel: str, using: str = "default") -> int:
+    def timed_take(channel: str, using: str = "default", count: int = 1) -> int:
         if channel == "posts" and not first_take:
             first_take.append(time.perf_counter())
-        return take_next_seq(channel, using)
+        return take_next_seq(channel, using, count)
 
     sequence.take_next_seq = timed_take  # type: ignore[assignment]
     import broadcasting.commit_queue as commit_queue

@@ -117,6 +117,26 @@ def broadcast_deleted(instance: models.Model, *, exclude_client: str | None = No
     )
 
 
+def broadcast_deleted_together(
+    instances: list[models.Model], *, exclude_client: str | None = None, using: str | None = None
+) -> None:
+    """
+    Announce objects of one model deleted together (a cascade, a queryset's delete) as
+    ``deleted`` each, in order, once the transaction commits; their seqs and history
+    rows are taken in one go, so the channel's row is held briefly.
+    """
+    if not instances:
+        return
+    live_model = _live_model_of(instances[0])
+    commit_queue.queue_deleted_batch(
+        live_model,
+        instances,
+        exclude_client=exclude_client,
+        using=using or router.db_for_write(type(instances[0]), instance=instances[0]),
+        send=send_event_rollback_unsafe,
+    )
+
+
 def broadcast_custom(
     channel: str, event: str, data: Any, *, exclude_client: str | None = None, using: str = DEFAULT_DB_ALIAS
 ) -> None:

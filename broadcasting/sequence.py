@@ -56,10 +56,10 @@ def _waiting_for(using: str, channel: str) -> Iterator[int | None]:
                 del _waiting_since[key]
 
 
-def take_next_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:
+def take_next_seq(channel: str, using: str = DEFAULT_DB_ALIAS, count: int = 1) -> int:
     """
-    Return the channel's next seq, locking its counter row until the caller's
-    transaction ends. Call inside transaction.atomic(); outside one the lock would be
+    Return the channel's next seq (the last of the next ``count``), locking its counter
+    row until the caller's transaction ends. Call inside transaction.atomic(); outside one the lock would be
     released at once and the ordering guarantee lost. On PostgreSQL and SQLite this is
     one ``UPDATE … RETURNING`` (the UPDATE takes the row lock); elsewhere it is a
     SELECT … FOR UPDATE and an UPDATE.
@@ -67,13 +67,13 @@ def take_next_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:
     connection = connections[using]
     if connection.vendor in ("postgresql", "sqlite"):
         table = connection.ops.quote_name(ChannelSequence._meta.db_table)
-        update = f"UPDATE {table} SET last_seq = last_seq + 1 WHERE channel = %s RETURNING last_seq"
+        update = f"UPDATE {table} SET last_seq = last_seq + %s WHERE channel = %s RETURNING last_seq"
         with _waiting_for(using, channel) as brief_ms, connection.cursor() as cursor:
             if connection.vendor != "postgresql":
                 brief_ms = None  # SQLite's one writer has its whole database, not a row, to wait for
             if brief_ms is not None:
                 cursor.execute(f"SET LOCAL lock_timeout = {int(brief_ms)}")
-            cursor.execute(update, [channel])
+            cursor.execute(update, [count, channel])
             row = cursor.fetchone()
             if brief_ms is not None:
                 cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
@@ -86,7 +86,7 @@ def take_next_seq(channel: str, using: str = DEFAULT_DB_ALIAS) -> int:
         # race harmlessly), then lock it like any other.
         counters.get_or_create(channel=channel)
         counter = counters.select_for_update().get(channel=channel)
-    counter.last_seq += 1
+    counter.last_seq += count
     counter.save(update_fields=["last_seq"])
     return counter.last_seq
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import models, router, transaction
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from . import commit_queue, publisher
 from .context import broadcasting_suppressed, current_writer_key
@@ -33,6 +33,13 @@ from .registry import LiveModel, live_models
 
 # Where pre_save leaves the object's state before the save, for post_save to read.
 PREVIOUS_STATE_ATTR = "_broadcasting_previous_state"
+# Django's deletion collector sends every pre_delete of a delete before its first
+# post_delete. pre_delete gathers the objects of each model one delete removes (a
+# user's 3,000 posts in a cascade) into a group, kept on the connection for the
+# transaction; the group's first post_delete announces them all in one go.
+DELETE_GROUPS_ATTR = "_realtime_delete_groups"
+DELETE_GROUP_ATTR = "_broadcasting_delete_group"
+ANNOUNCED_ATTR = "_broadcasting_delete_announced"
 
 
 def connect_model_signals() -> None:
@@ -44,6 +51,7 @@ def _connect(live_model: LiveModel) -> None:
     uid = f"broadcasting.{live_model.model_label}"
     pre_save.connect(on_pre_save, sender=live_model.model, dispatch_uid=f"{uid}.pre_save")
     post_save.connect(on_post_save, sender=live_model.model, dispatch_uid=f"{uid}.post_save")
+    pre_delete.connect(on_pre_delete, sender=live_model.model, dispatch_uid=f"{uid}.pre_delete")
     post_delete.connect(on_post_delete, sender=live_model.model, dispatch_uid=f"{uid}.post_delete")
 
 
@@ -101,8 +109,43 @@ def on_post_save(sender: type[models.Model], instance: models.Model, created: bo
         publisher.broadcast_updated(instance, previous=previous, exclude_client=exclude_client, using=using)
 
 
-def on_post_delete(sender: type[models.Model], instance: models.Model, using: str = "default", **kwargs) -> None:
-    """Called after every delete of a live model (bulk deletes and cascades included)."""
+def _delete_groups(using: str) -> dict[tuple[int, type[models.Model]], list[models.Model]]:
+    """This transaction's delete groups (a new transaction, or a rolled-back savepoint, starts afresh)."""
+    connection = transaction.get_connection(using)
+    current = connection.run_on_commit
+    cached = getattr(connection, DELETE_GROUPS_ATTR, None)
+    if cached is None or cached[0] is not current:
+        cached = (current, {})
+        setattr(connection, DELETE_GROUPS_ATTR, cached)
+    return cached[1]
+
+
+def on_pre_delete(sender: type[models.Model], instance: models.Model, using: str = "default",
+                  origin: Any = None, **kwargs) -> None:  # fmt: skip
+    """Called before every delete of a live model: gathers the objects one delete removes, per model."""
     if live_models.for_model(sender) is None or broadcasting_suppressed():
         return
-    publisher.broadcast_deleted(instance, exclude_client=current_writer_key(), using=using)
+    if not transaction.get_connection(using).in_atomic_block:
+        return  # not from the collector (which always opens one): announced one by one
+    group = _delete_groups(using).setdefault((id(origin), sender), [])
+    group.append(instance)
+    instance.__dict__[DELETE_GROUP_ATTR] = group
+
+
+def on_post_delete(sender: type[models.Model], instance: models.Model, using: str = "default", **kwargs) -> None:
+    """Called after every delete of a live model (bulk deletes and cascades included)."""
+    group = instance.__dict__.pop(DELETE_GROUP_ATTR, None)
+    if instance.__dict__.pop(ANNOUNCED_ATTR, False):
+        return  # announced with its group
+    if live_models.for_model(sender) is None or broadcasting_suppressed():
+        return
+    members = [member for member in group or () if member.__dict__.get(DELETE_GROUP_ATTR) is group]
+    if not members:
+        publisher.broadcast_deleted(instance, exclude_client=current_writer_key(), using=using)
+        return
+    for member in members:
+        member.__dict__.pop(DELETE_GROUP_ATTR, None)
+        member.__dict__[ANNOUNCED_ATTR] = True
+    if group and group[-1] is instance:
+        members.reverse()  # the collector sends post_delete in the reverse of pre_delete's order
+    publisher.broadcast_deleted_together([instance, *members], exclude_client=current_writer_key(), using=using)

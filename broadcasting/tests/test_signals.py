@@ -160,6 +160,67 @@ async def test_deleting_a_user_sends_the_cascaded_post_deletes(listen):
         assert (await users_events.next_frame())["type"] == "deleted"
 
 
+async def test_a_cascade_announces_each_deleted_object_once_in_order_with_consecutive_seqs(listen):
+    """A cascade's deletes of one model take their seqs and history rows together (commit_queue.queue_deleted_batch)."""
+    from broadcasting.history import events_page
+
+    author = await sync_to_async(make_author)()
+
+    def create_five() -> list[int]:
+        return [Post.objects.create(title=f"p{i}", author=author, published=True).pk for i in range(5)]
+
+    pks = await sync_to_async(create_five)()
+    before = await sync_to_async(current_seq)("posts")
+    async with listen("posts") as events:
+        await sync_to_async(author.delete)()
+        frames = [await events.next_frame() for _ in pks]
+        await events.assert_nothing()
+    assert sorted(frame["data"]["id"] for frame in frames) == sorted(pks)
+    assert [frame["seq"] for frame in frames] == list(range(before + 1, before + 6))
+    logged = await sync_to_async(events_page)("posts", before, before + 5, 10)
+    assert logged is not None and [event.seq for event in logged] == list(range(before + 1, before + 6))
+
+
+async def test_a_cascade_merges_into_an_earlier_change_of_the_same_transaction(listen):
+    author = await sync_to_async(make_author)()
+
+    def create_two() -> list[Post]:
+        return [Post.objects.create(title=f"p{i}", author=author, published=True) for i in range(2)]
+
+    posts = await sync_to_async(create_two)()
+    before = await sync_to_async(current_seq)("posts")
+    async with listen("posts") as events:
+
+        def edit_then_delete_all() -> None:
+            with transaction.atomic():
+                posts[0].title = "edited first"
+                posts[0].save()
+                author.delete()
+
+        await sync_to_async(edit_then_delete_all)()
+        frames = [await events.next_frame(), await events.next_frame()]
+        await events.assert_nothing()
+    assert sorted((frame["type"], frame["data"]["id"]) for frame in frames) == sorted(
+        ("deleted", post.pk) for post in posts
+    )
+    assert sorted(frame["seq"] for frame in frames) == [before + 1, before + 2]
+
+
+async def test_a_rolled_back_cascade_sends_nothing(listen):
+    author = await sync_to_async(make_author)()
+    await sync_to_async(Post.objects.create)(title="stays", author=author, published=True)
+    async with listen("posts") as events:
+
+        def delete_and_roll_back() -> None:
+            with transaction.atomic():
+                author.delete()
+                transaction.set_rollback(True)
+
+        await sync_to_async(delete_and_roll_back)()
+        await events.assert_nothing()
+    assert await sync_to_async(Post.objects.filter(title="stays").exists)()
+
+
 async def test_queryset_delete_sends_one_deleted_per_object(listen):
     author = await sync_to_async(make_author)()
 
