@@ -79,6 +79,21 @@ class Socket:
         await self.close()
 
 
+async def open_counting_refusals(url: str, count: int, *, token: str | None = None) -> tuple[list[Socket], int]:
+    """Open ``count`` sockets one after another; (those accepted, how many were refused 4429, closed)."""
+    accepted, refused = [], 0
+    for _ in range(count):
+        socket = await Socket.open(url, token=token)
+        frame = await socket.recv()
+        if frame["type"] == "connection":
+            accepted.append(socket)
+        else:
+            assert frame["code"] == "too_many_connections", frame
+            refused += 1
+            await socket.close()
+    return accepted, refused
+
+
 class StalledSocket:
     """
     A WebSocket client that stops reading after the handshake, as a frozen browser tab

@@ -36,6 +36,11 @@ async def closed_4401_within(socket: Socket, secs: float) -> dict:
     return frames[0]
 
 
+def set_account(stack, email: str, **fields: bool) -> None:
+    """Change an account from a shell, as an admin's edit elsewhere would (no event of ours involved)."""
+    stack.shell(f"from users.models import User; User.objects.filter(email={email!r}).update(**{fields!r})")
+
+
 @pytest.fixture
 def stack(live_stack):
     return live_stack(REALTIME_SEQ_CHECK_INTERVAL_SECS=CHECK_SECS)
@@ -49,7 +54,7 @@ async def test_an_idle_multiplexed_socket_closes_4401_once_its_user_is_deactivat
     await socket.send({"type": "ping"})
     await socket.recv("pong")
 
-    stack.shell("from users.models import User; User.objects.filter(email='staff@example.com').update(is_active=False)")
+    set_account(stack, "staff@example.com", is_active=False)
 
     error = await closed_4401_within(socket, 3 * float(CHECK_SECS) + 2)
     assert error["message"] == "This account is no longer active."
@@ -62,7 +67,7 @@ async def test_a_subscribe_after_deactivation_replays_nothing(stack):
     server = stack.start_server()
     socket = await Socket.open(f"{server.ws_url}/ws/", token=token)
     await socket.connected()
-    stack.shell("from users.models import User; User.objects.filter(email='staff@example.com').update(is_active=False)")
+    set_account(stack, "staff@example.com", is_active=False)
 
     await socket.send({"type": "subscribe", "channel": "users", "since": 0})
 
@@ -77,7 +82,7 @@ async def test_a_demoted_staff_users_new_subscription_is_rendered_for_a_non_staf
     server = stack.start_server()
     socket = await Socket.open(f"{server.ws_url}/ws/", token=token)
     await socket.connected()
-    stack.shell("from users.models import User; User.objects.filter(email='staff@example.com').update(is_staff=False)")
+    set_account(stack, "staff@example.com", is_staff=False)
 
     await socket.send({"type": "subscribe", "channel": "users"})
     await socket.recv("subscribed")
@@ -95,7 +100,7 @@ async def test_a_demotion_reaches_an_open_subscription_within_the_check_interval
     server = stack.start_server()
     socket = await Socket.open(f"{server.ws_url}/ws/users", token=token)
     await socket.connected()
-    stack.shell("from users.models import User; User.objects.filter(email='staff@example.com').update(is_staff=False)")
+    set_account(stack, "staff@example.com", is_staff=False)
 
     async def renders_publicly() -> bool:
         stack.shell(
@@ -116,7 +121,7 @@ async def test_a_staff_only_filter_closes_its_socket_4401_after_a_demotion(stack
     socket = await Socket.open(f"{server.ws_url}/ws/users?is_staff=true", token=token)
     await socket.connected()
 
-    stack.shell("from users.models import User; User.objects.filter(email='staff@example.com').update(is_staff=False)")
+    set_account(stack, "staff@example.com", is_staff=False)
 
     error = await closed_4401_within(socket, 3 * float(CHECK_SECS) + 2)
     assert "filter is no longer allowed" in error["message"]
@@ -133,11 +138,11 @@ async def test_a_staff_only_filter_ends_its_multiplexed_subscription_after_a_dem
     await socket.send({"type": "subscribe", "channel": "posts"})
     await socket.recv("subscribed")
 
-    stack.shell("from users.models import User; User.objects.filter(email='staff@example.com').update(is_staff=False)")
+    set_account(stack, "staff@example.com", is_staff=False)
 
     error = await socket.recv("error", timeout=3 * float(CHECK_SECS) + 2)
     assert (error["code"], error["channel"]) == ("auth_failed", "users")
-    stack.shell("from users.models import User; User.objects.filter(email='other@example.com').update(is_staff=True)")
+    set_account(stack, "other@example.com", is_staff=True)
     stack.shell(
         "from users.models import User; u = User.objects.get(email='other@example.com'); u.is_staff = False; u.save()"
     )

@@ -13,7 +13,7 @@ import websockets
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from testing.sockets import Socket
+from testing.sockets import Socket, open_counting_refusals
 from users.models import User
 
 pytestmark = [pytest.mark.security, pytest.mark.database]
@@ -530,16 +530,7 @@ async def test_throttles_count_across_server_processes_on_redis(live_stack):
 async def test_the_address_cap_holds_for_a_whole_make_serve_with_two_workers(live_stack):
     """2,000 sockets from one address were all accepted by two workers; the cap is the server's."""
     server = live_stack(use_redis=True, REALTIME_MAX_SOCKETS_PER_ADDRESS="10").start_server("serve", workers=2)
-    accepted, refused = [], 0
-    for _ in range(16):
-        socket = await Socket.open(f"{server.ws_url}/ws/posts")
-        frame = await socket.recv()
-        if frame["type"] == "connection":
-            accepted.append(socket)
-        else:
-            assert frame["code"] == "too_many_connections"
-            refused += 1
-            await socket.close()
+    accepted, refused = await open_counting_refusals(f"{server.ws_url}/ws/posts", 16)
     assert len(accepted) <= 10 and refused >= 6
     for socket in accepted:
         await socket.close()

@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from testing.live_server import PROJECT_DIR, base_env, listeners_on
-from testing.sockets import Socket
+from testing.sockets import Socket, open_counting_refusals
 from testing.wait import wait_until
 
 
@@ -174,21 +174,6 @@ def worker_pids(supervisor_pid: int) -> list[int]:
     return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
-async def open_sockets(url: str, token: str, count: int) -> tuple[list[Socket], int]:
-    """Open ``count`` sockets as one user; (those accepted, how many were refused 4429)."""
-    accepted, refused = [], 0
-    for _ in range(count):
-        socket = await Socket.open(url, token=token)
-        frame = await socket.recv()
-        if frame["type"] == "connection":
-            accepted.append(socket)
-        else:
-            assert frame["code"] == "too_many_connections"
-            refused += 1
-            await socket.close()
-    return accepted, refused
-
-
 @pytest.mark.live_server
 @pytest.mark.redis
 @pytest.mark.security
@@ -205,7 +190,7 @@ async def test_a_killed_worker_is_replaced_and_the_user_cap_holds_for_the_whole_
     assert server.process is not None
     url = f"{server.ws_url}/ws/posts"
 
-    held, refused = await open_sockets(url, token, 12)
+    held, refused = await open_counting_refusals(url, 12, token=token)
     assert (len(held), refused) == (10, 2)  # wherever the kernel put each one
 
     victim = worker_pids(server.process.pid)[0]
@@ -222,7 +207,7 @@ async def test_a_killed_worker_is_replaced_and_the_user_cap_holds_for_the_whole_
         await socket.close()
 
     async def whole_cap_accepted() -> bool:
-        again, _ = await open_sockets(url, token, 10)
+        again, _ = await open_counting_refusals(url, 10, token=token)
         for socket in again:
             await socket.close()
         return len(again) == 10
