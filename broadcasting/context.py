@@ -3,11 +3,11 @@ Per-request and per-block state that travels with the code making a change.
 
 - The writing client: its id (from the ``X-Client-ID`` header, set by
   ClientIdMiddleware) and the signed-in user making the request, so the event of a
-  REST write skips the socket that made it (the seed's exclude_client). The two go
+  REST write skips the socket that made it (the FastAPI guide's exclude_client). The two go
   together as one key, ``<user pk>:<client_id>``: a client id only skips sockets of the
   same signed-in user, so nobody who learns another tab's client_id can make that tab
   miss an event. Anonymous writes skip nobody.
-- Whether broadcasting is suppressed (the seed's ``broadcast=False``), for data
+- Whether broadcasting is suppressed (the FastAPI guide's ``broadcast=False``), for data
   migrations, fixtures and maintenance scripts::
 
       from broadcasting import no_broadcast

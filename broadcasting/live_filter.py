@@ -9,7 +9,7 @@ definition for both) accepts that FilterSet's parameters on the socket URL:
 Parameters are validated by the FilterSet's own form, so a socket refuses exactly what
 the REST list refuses (``invalid_filter``, close 4400). Each model event carries the
 values of the filtered fields before and after the change (``scope``, see
-publisher.py), so a filter is decided in memory, once per distinct filter per event in
+commit_queue.py), so a filter is decided in memory, once per distinct filter per event in
 each process (``LiveEvent.memo``), never with a query per socket. An object that
 starts to match reaches the socket as ``created``, one that stops as ``deleted``.
 

@@ -2,7 +2,8 @@
 Per-channel sequence counters and the event history (an outbox).
 
 Every event on a channel takes the next number from its channel's ChannelSequence
-row, locked with SELECT ... FOR UPDATE inside the writer's own transaction. The lock is
+row, locked by the ``UPDATE … RETURNING`` that takes it (sequence.py) inside the writer's
+own transaction. The lock is
 held until that transaction ends, so seqs are handed out in commit order across every
 server process, and a rolled-back write gives its number back.
 

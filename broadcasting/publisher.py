@@ -1,7 +1,7 @@
 """
-The public API for announcing events: the seed guide's broadcast_* functions.
+The public API for announcing events: the FastAPI guide's broadcast_* functions.
 
-Application code announces changes with the seed guide's names; each call takes its
+Application code announces changes with the FastAPI guide's names; each call takes its
 seq in the current transaction and sends only after it commits::
 
     from broadcasting import publisher
@@ -155,7 +155,7 @@ def broadcast_custom(
 
 def broadcast_to_all_channels(message: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> None:
     """
-    The seed's all-channel broadcast: ``{"type": "maintenance", "message": "…"}`` reaches
+    The FastAPI guide's all-channel broadcast: ``{"type": "maintenance", "message": "…"}`` reaches
     every socket of every channel as a custom event whose data is the rest of the message.
     """
     if not isinstance(message.get("type"), str):

@@ -1,4 +1,4 @@
-"""GET /ws/stats: socket counts per channel across every server process (the seed's body)."""
+"""GET /ws/stats: socket counts per channel across every server process (the FastAPI guide's body)."""
 
 from django.http import HttpRequest, JsonResponse
 

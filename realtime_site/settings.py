@@ -1,7 +1,7 @@
 """
 Settings for realtime_site, read from the environment (django-environ).
 
-Every variable is listed in the README. The defaults give a working development
+Every variable is listed in docs/configuration.md. The defaults give a working development
 server on SQLite and Channels' in-memory layer; production sets DJANGO_SECRET_KEY,
 DJANGO_ALLOWED_HOSTS, DATABASE_URL and REDIS_URL. HTTPS-only settings switch on with
 DJANGO_HTTPS=1, never merely because DEBUG is off, so the project also runs on plain

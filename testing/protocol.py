@@ -1,5 +1,5 @@
 """
-Shape checks for every frame of PROTOCOL.md. Tests pass every frame they receive
+Shape checks for every frame of docs/protocol.md. Tests pass every frame they receive
 through ``assert_frame_shape`` so a frame that drifts from the protocol fails loudly.
 """
 

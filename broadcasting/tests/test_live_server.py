@@ -1,5 +1,5 @@
 """
-The seed guide's walkthrough against a real server process on a port, spoken to by a
+The FastAPI guide's walkthrough against a real server process on a port, spoken to by a
 real WebSocket client: daphne on the in-memory layer (one process, as `make run`),
 and `manage.py runserver` itself.
 """
@@ -19,7 +19,7 @@ def auth(token: str, client_id: str | None = None) -> dict[str, str]:
     return headers
 
 
-async def test_seed_walkthrough_on_one_process_with_the_in_memory_layer(live_stack):
+async def test_the_guides_walkthrough_on_one_process_with_the_in_memory_layer(live_stack):
     stack = live_stack(database="sqlite")
     staff_token = stack.create_user("staff@example.com", staff=True)
     server = stack.start_server()

@@ -17,7 +17,7 @@ from users.models import User
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
 
 
-async def test_broadcast_custom_sends_the_seed_shape_with_a_seq(listen):
+async def test_broadcast_custom_sends_the_guides_shape_with_a_seq(listen):
     async with listen("users") as events:
         seq_before = await sync_to_async(current_seq)("users")
         await sync_to_async(publisher.broadcast_custom)("users", "user_login", {"user_id": 123})

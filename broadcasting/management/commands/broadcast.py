@@ -1,7 +1,7 @@
 """
 `manage.py broadcast CHANNEL EVENT JSON` and `manage.py broadcast --all EVENT JSON`.
 
-Sends the seed guide's custom and all-channel messages from a shell or a deploy script:
+Sends the FastAPI guide's custom and all-channel messages from a shell or a deploy script:
 
     manage.py broadcast users user_login '{"user_id": 123}'
     manage.py broadcast --all maintenance '{"message": "Server will restart in 5 minutes"}'
