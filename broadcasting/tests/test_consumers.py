@@ -10,7 +10,6 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client, override_settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from broadcasting import history, metrics, no_broadcast
@@ -20,63 +19,10 @@ from broadcasting.sequence import current_seq
 from broadcasting.socket_counts import socket_counts
 from posts.models import Post
 from realtime_site.asgi import application
-from testing.protocol import assert_frame_shape
+from testing.asgi_sockets import make_user_with_token, open_socket, refused_with
 from users.models import User
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
-
-# A page of the site itself: its origin is the handshake's Host.
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
-HOST = (b"host", b"127.0.0.1:8000")
-
-
-class Socket:
-    """A WebsocketCommunicator that checks each frame against the protocol."""
-
-    def __init__(self, path: str, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-        self.communicator = WebsocketCommunicator(application, path, headers=[HOST, ORIGIN, *(headers or [])])
-
-    async def open(self) -> tuple[bool, int | None]:
-        return await self.communicator.connect()
-
-    async def recv(self, expected_type: str | None = None) -> dict:
-        return assert_frame_shape(await self.communicator.receive_json_from(timeout=3), expected_type)
-
-    async def send(self, frame) -> None:
-        await self.communicator.send_json_to(frame)
-
-    async def assert_nothing(self) -> None:
-        assert await self.communicator.receive_nothing(timeout=0.3)
-
-    async def close(self) -> None:
-        await self.communicator.disconnect()
-
-
-async def open_socket(path: str, *, token: str | None = None, cookie: str | None = None) -> Socket:
-    headers = []
-    if token:
-        headers.append((b"authorization", f"Token {token}".encode()))
-    if cookie:
-        headers.append((b"cookie", cookie.encode()))
-    socket = Socket(path, headers)
-    connected, _ = await socket.open()
-    assert connected
-    return socket
-
-
-async def refused_with(path: str, close_code: int, error_code: str, **auth) -> None:
-    socket = await open_socket(path, **auth)
-    assert (await socket.recv("error"))["code"] == error_code
-    assert await socket.communicator.receive_output(timeout=3) == {
-        "type": "websocket.close",
-        "code": close_code,
-    }
-
-
-def make_user_with_token(email: str, *, staff: bool = False) -> tuple[User, str]:
-    with no_broadcast():
-        user = User.objects.create_user(email, "pw-1234567890", name=email.split("@")[0], is_staff=staff)
-    return user, Token.objects.create(user=user).key
 
 
 async def test_connection_frame_has_generated_client_id_and_current_seq():

@@ -8,19 +8,11 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from broadcasting import history, no_broadcast
+from broadcasting import history
 from broadcasting.models import ChannelEvent
-from posts.models import Post
-from users.models import User
+from testing.asgi_sockets import write_posts
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
-
-
-def write_posts(count: int) -> None:
-    with no_broadcast():
-        author = User.objects.create_user(f"a{User.objects.count()}@example.com")
-    for n in range(count):
-        Post.objects.create(title=f"p{n}", author=author, published=True)
 
 
 def kept_seqs() -> list[int]:

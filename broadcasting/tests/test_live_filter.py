@@ -17,9 +17,9 @@ from broadcasting.events import LiveEvent
 from broadcasting.live_filter import LiveFilter, frame_for
 from broadcasting.registry import live_models
 from posts.models import Post
+from testing.api import auth
+from testing.asgi_sockets import make_user_with_token, open_socket, refused_with
 from testing.sockets import Socket
-
-from .test_consumers import make_user_with_token, open_socket, refused_with
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
 
@@ -213,10 +213,6 @@ async def test_a_filtered_socket_on_a_real_server_holds_exactly_the_filtered_res
     truth = {post["id"]: post for post in final.json()["results"]}
     assert {pk: post["title"] for pk, post in state.items()} == {pk: post["title"] for pk, post in truth.items()}
     assert truth  # the run did put some of ada's published posts in the set
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Token {token}"}
 
 
 async def test_a_one_object_socket_on_someone_elses_draft_learns_nothing_until_it_is_public():

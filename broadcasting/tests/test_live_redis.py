@@ -11,13 +11,10 @@ import signal
 import httpx
 import pytest
 
+from testing.api import auth
 from testing.sockets import Socket
 
 pytestmark = [pytest.mark.live_server, pytest.mark.redis, pytest.mark.postgres]
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Token {token}"}
 
 
 async def test_writes_through_either_process_reach_sockets_on_both_with_continuous_seqs(live_stack):

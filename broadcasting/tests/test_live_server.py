@@ -7,16 +7,10 @@ and `manage.py runserver` itself.
 import httpx
 import pytest
 
+from testing.api import auth
 from testing.sockets import Socket
 
 pytestmark = pytest.mark.live_server
-
-
-def auth(token: str, client_id: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Token {token}"}
-    if client_id:
-        headers["X-Client-ID"] = client_id
-    return headers
 
 
 async def test_the_guides_walkthrough_on_one_process_with_the_in_memory_layer(live_stack):

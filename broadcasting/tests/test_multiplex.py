@@ -9,10 +9,9 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from posts.models import Post
+from testing.asgi_sockets import make_user_with_token, open_socket
 from testing.sockets import Socket
 from users.models import User
-
-from .test_consumers import make_user_with_token, open_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
 

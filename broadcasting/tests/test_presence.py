@@ -14,8 +14,8 @@ from django.test import override_settings
 
 from broadcasting.consumers import LiveChannelConsumer
 from posts.models import Post
-
-from .test_consumers import make_user_with_token, open_socket
+from testing.asgi_sockets import connected, make_user_with_token
+from testing.frames import next_of, presence_of
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
 
@@ -26,25 +26,6 @@ LINGER_SECS = 0.3
 def short_linger():
     with override_settings(REALTIME={**settings.REALTIME, "PRESENCE_LINGER_SECS": LINGER_SECS}):
         yield
-
-
-async def connected(path: str, token: str | None = None):
-    socket = await open_socket(path, token=token)
-    await socket.recv("connection")
-    return socket
-
-
-async def next_of(socket, frame_type: str) -> dict:
-    """The next frame of ``frame_type``, passing over joins (a socket's own may come late)."""
-    while (frame := await socket.recv())["type"] == "join" and frame_type != "join":
-        pass
-    assert frame["type"] == frame_type, frame
-    return frame
-
-
-async def presence_of(socket, **fields) -> dict:
-    await socket.send({"type": "get_presence", **fields})
-    return (await next_of(socket, "presence"))["data"]
 
 
 async def test_users_are_listed_once_however_many_tabs_and_anonymous_only_counted():

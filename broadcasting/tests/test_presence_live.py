@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from testing.frames import next_of, presence_of
 from testing.sockets import Socket
 
 pytestmark = [pytest.mark.live_server, pytest.mark.redis]
@@ -40,21 +41,6 @@ async def open_on(server, token: str | None = None) -> Socket:
     socket = await Socket.open(f"{server.ws_url}/ws/posts", token=token)
     await socket.connected()
     return socket
-
-
-async def next_of(socket: Socket, frame_type: str, timeout: float = 5.0) -> dict:
-    """The next frame of ``frame_type``, passing over presence frames of other kinds and syncs."""
-    deadline = time.monotonic() + timeout
-    while True:
-        frame = await socket.recv(timeout=max(0.1, deadline - time.monotonic()))
-        if frame["type"] == frame_type:
-            return frame
-        assert frame["type"] in {"join", "leave", "presence", "sync"}, frame
-
-
-async def presence_of(socket: Socket) -> dict:
-    await socket.send({"type": "get_presence"})
-    return (await next_of(socket, "presence"))["data"]
 
 
 async def test_users_on_both_processes_are_listed_once_with_emails_per_asker(two_processes):

@@ -8,21 +8,14 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 
-from broadcasting import commit_queue, history, no_broadcast
+from broadcasting import commit_queue, history
 from broadcasting.models import ChannelEvent
 from broadcasting.sequence import channel_position
-from posts.models import Post
 from realtime_site.asgi import application
+from testing.asgi_sockets import write_posts
 from testing.protocol import assert_frame_shape
-from users.models import User
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
-
-
-def write_posts(count: int) -> list[int]:
-    with no_broadcast():
-        author, _ = User.objects.get_or_create(email="author@example.com")
-    return [Post.objects.create(title=f"p{n}", author=author, published=True).pk for n in range(count)]
 
 
 async def connect(query: str) -> tuple[WebsocketCommunicator, dict]:

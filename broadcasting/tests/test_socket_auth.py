@@ -8,9 +8,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 
+from testing.asgi_sockets import Socket, make_user_with_token, open_socket, refused_with
 from users.models import User
-
-from .test_consumers import Socket, make_user_with_token, open_socket, refused_with
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
 
