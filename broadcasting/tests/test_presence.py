@@ -16,6 +16,7 @@ from broadcasting.consumers import LiveChannelConsumer
 from posts.models import Post
 from testing.asgi_sockets import connected, make_user_with_token
 from testing.frames import next_of, presence_of
+from testing.wait import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
 
@@ -26,6 +27,11 @@ LINGER_SECS = 0.3
 def short_linger():
     with override_settings(REALTIME={**settings.REALTIME, "PRESENCE_LINGER_SECS": LINGER_SECS}):
         yield
+
+
+async def lists(socket, user_ids: list[int]) -> bool:
+    """Whether ``socket``'s presence answer lists exactly these users, in id order."""
+    return [user["id"] for user in (await presence_of(socket))["users"]] == user_ids
 
 
 async def test_users_are_listed_once_however_many_tabs_and_anonymous_only_counted():
@@ -39,7 +45,7 @@ async def test_users_are_listed_once_however_many_tabs_and_anonymous_only_counte
         await connected("/ws/posts"),
         await connected("/ws/users", alice_token),  # another channel: not here
     ]
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: lists(sockets[3], [alice.pk, bob.pk]))
     data = await presence_of(sockets[3])
     assert [user["id"] for user in data["users"]] == [alice.pk, bob.pk]
     assert (data["user_count"], data["anonymous"]) == (2, 2)
@@ -100,7 +106,7 @@ async def test_each_reader_sees_users_as_rest_shows_them():
     on_staff = await connected("/ws/posts", staff_token)
     on_alice = await connected("/ws/posts", alice_token)
     anonymous = await connected("/ws/posts")
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: lists(anonymous, sorted([staff.pk, alice.pk])))
     shown = {}
     for name, socket in (("staff", on_staff), ("alice", on_alice), ("anonymous", anonymous)):
         shown[name] = {user["id"]: user for user in (await presence_of(socket))["users"]}
@@ -138,8 +144,7 @@ async def test_filtered_and_one_object_sockets_count_on_their_channel():
     post = await sync_to_async(Post.objects.create)(title="one", author=alice, published=True)
     filtered = await connected(f"/ws/posts?author={alice.pk}", alice_token)
     one_object = await connected(f"/ws/posts/{post.pk}", bob_token)
-    await asyncio.sleep(0.1)
-    assert [user["id"] for user in (await presence_of(one_object))["users"]] == [alice.pk, bob.pk]
+    await wait_until(lambda: lists(one_object, [alice.pk, bob.pk]), message="both users listed")
     await filtered.close()
     await one_object.close()
 
@@ -171,7 +176,11 @@ async def test_the_list_is_capped_and_the_count_is_whole():
     tokens = [(await sync_to_async(make_user_with_token)(f"user{n}@example.com"))[1] for n in range(4)]
     with override_settings(REALTIME={**settings.REALTIME, "PRESENCE_MAX_LISTED_USERS": 2}):
         sockets = [await connected("/ws/posts", token) for token in tokens]
-        await asyncio.sleep(0.1)
+
+        async def all_counted() -> bool:
+            return (await presence_of(sockets[0]))["user_count"] == 4
+
+        await wait_until(all_counted)
         data = await presence_of(sockets[0])
     assert (len(data["users"]), data["user_count"]) == (2, 4)
     for socket in sockets:

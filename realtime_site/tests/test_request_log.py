@@ -1,6 +1,5 @@
 """One log line per request and per socket open/close, as JSON with LOG_FORMAT=json, on a real server."""
 
-import asyncio
 import json
 import logging
 
@@ -8,6 +7,7 @@ import httpx
 import pytest
 
 from testing.sockets import Socket
+from testing.wait import wait_until
 
 pytestmark = pytest.mark.live_server
 
@@ -37,7 +37,10 @@ async def test_each_request_and_socket_is_logged_once_as_json(live_stack, kind):
     socket = await Socket.open(f"{server.ws_url}/ws/posts?client_id=logged-tab")
     await socket.connected()
     await socket.close()
-    await asyncio.sleep(1.0)  # the server logs the close after the handshake ends
+    await wait_until(  # the server logs the close after the handshake ends
+        lambda: logged(json_lines(server.log()), "realtime.sockets", client_id="logged-tab", close_code=1000),
+        message="the socket's close was not logged",
+    )
 
     lines = json_lines(server.log())
     requests = logged(lines, "realtime.requests", path="/api/posts/")
