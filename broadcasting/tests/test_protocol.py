@@ -78,3 +78,15 @@ def test_realtime_js_stops_on_exactly_the_permanent_closes_and_handles_every_con
     assert {int(code) for code in permanent.group(1).split(",")} == set(protocol.PERMANENT_CLOSES)
     handled = set(re.findall(r'case "([a-z_]+)":', REALTIME_JS))
     assert set(ServerFrame) - protocol.MODEL_EVENTS <= handled
+
+
+def test_realtime_js_shows_each_subscription_refusal_with_the_close_its_code_has_on_a_channel_socket():
+    """ERROR_CLOSES in realtime.js: a /ws/ subscription's error code, shown as /ws/<channel> would close."""
+    table = re.search(r"const ERROR_CLOSES = \{([^}]*)\};", REALTIME_JS)
+    assert table is not None
+    shown = {code: int(close) for code, close in re.findall(r"([a-z_]+): (\d{4})", table.group(1))}
+    assert shown
+    for code, close in shown.items():
+        assert protocol.CLOSES_WITH[protocol.ErrorCode(code)] == close, code
+    refusals = {"unknown_channel", "auth_required", "auth_failed", "invalid_filter"}
+    assert refusals <= set(shown)  # the refusals of a subscribe frame that end it for good
