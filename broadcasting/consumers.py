@@ -115,7 +115,7 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
     feed: ChannelFeed
     credentials: Credentials | None = None
     live_filter: LiveFilter | None = None  # a filtered or one-object socket's filter
-    filter_params: "FilterParams" = FilterParams()
+    filter_params: FilterParams = FilterParams()
     holder: SocketHolder | None = None  # set while the socket counts against the socket limits
     subscribed: bool = False
     # The channels this socket asked get_presence on, and so gets joins and leaves of;
@@ -301,7 +301,11 @@ class LiveChannelConsumer(AsyncJsonWebsocketConsumer):
         one object of /ws/<channel>/<pk>, validated as the REST list validates them
         (a FilterSet may query the database: a ModelChoiceFilter checks its id).
         """
-        query = self.scope.get("query_string", b"").decode("latin1")
+        raw_query = self.scope.get("query_string", b"")
+        try:  # as Django's QueryDict reads one: UTF-8, else Latin-1 from a misbehaving client
+            query = raw_query.decode()
+        except UnicodeDecodeError:
+            query = raw_query.decode("latin1")
         object_pk = self.scope["url_route"]["kwargs"].get("pk")
         try:
             pairs = parse_qsl(
