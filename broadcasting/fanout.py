@@ -41,7 +41,7 @@ from .transport import ChannelSubscription
 logger = logging.getLogger(__name__)
 
 LAYER_RETRY_MAX_SECS = 5.0
-# Sockets offered an event between two turns of the event loop (~5-10 ms of work).
+# Sockets offered an event between two turns of the event loop: a few milliseconds of work.
 FANOUT_CHUNK_SOCKETS = 500
 # A layer may forget a group's members (channels-redis's default layer does after a
 # day; the pub/sub layer resubscribes by itself after a reconnect): rejoin well before.

@@ -3,11 +3,10 @@ HTTP requests and the fan-out take turns on an event loop.
 
 A server process runs its REST requests and its socket fan-out on one event loop, and
 Django's work for a request in a thread that needs the same GIL. Left to themselves,
-a 5,000-socket fan-out (about 90 ms of CPU per event) and a write that takes 8 ms
-alone share the loop and the GIL at the loop's pace: every trip the request makes
-through the loop waits for a chunk of the fan-out, and its thread gets the GIL every
-other switch interval. A REST write took about ten times as long at 5,000 sockets as
-at 10 (issue 8).
+a large fan-out and a short write share the loop and the GIL at the loop's pace: every
+trip the request makes through the loop waits for a chunk of the fan-out, and its
+thread gets the GIL every other switch interval, so a write took many times longer
+under a large fan-out (bench/RESULTS.md).
 
 So, while a request of this loop is being answered (from the moment its body has been
 read until its response is handed to the server: neither a slow upload nor a slow
@@ -17,8 +16,8 @@ of the loop (0.25: it waits at most three times as long as the chunk it just sen
 took). A flood of requests thus slows deliveries at most fourfold and never stops
 them. With no request running, the fan-out only gives the loop a turn between chunks.
 
-What it changes, measured (bench/RESULTS.md): at writes the fan-out keeps up with, a
-REST write at 5,000 sockets takes 28 ms instead of 50-52, and deliveries are as quick.
+What it changes (measured in bench/RESULTS.md): at writes the fan-out keeps up with, a
+REST write under a large fan-out takes about half as long, and deliveries are as quick.
 When writes come faster than the fan-out can deliver, each delivery still ends when
 it would have, since the fan-out does the same work, but the writes no longer wait
 for it: they commit sooner, and their events wait longer for their sockets.

@@ -19,11 +19,10 @@ Channels' in-memory layer lives on the server's event loop and cannot block, so
 transport.py sends to it directly; this sender is for layers that do I/O.
 
 **Warmed up at a server's start.** The thread starts with the first event, and its
-first round opened its own connections (a thread's event loop cannot use another's):
-14 ms instead of 2, so on Redis a server process's first write was the slowest one
-to reach its sockets in six benchmark runs out of six (bench/RESULTS.md). A server
-process calls ``warm_up`` as it starts, so the thread and its connections are ready
-before the first write.
+first round opens its own connections (a thread's event loop cannot use another's),
+which made a process's first write on Redis its slowest to reach sockets
+(bench/RESULTS.md). A server process calls ``warm_up`` as it starts, so the thread and
+its connections are ready before the first write.
 """
 
 import asyncio

@@ -6,9 +6,9 @@ Django keeps a cache object per asyncio context (``caches`` is an asgiref Local 
 is not thread-critical), so under ASGI every WebSocket's connection task, and every
 request, builds its own cache object. For RedisCache that is its own connection pool
 and its own TCP connection to Redis, held as long as the task lives: an open socket
-held one Redis connection and about 10 KiB for its whole life (bench/RESULTS.md), and
-Redis refuses clients past ``maxclients`` (10,000 by default). A redis-py client and
-its pool are safe to share between tasks and threads, so one object serves them all.
+would hold a Redis connection and its memory for its whole life, and Redis refuses
+clients past ``maxclients``. A redis-py client and its pool are safe to share between
+tasks and threads, so one object serves them all.
 """
 
 import functools

@@ -11,11 +11,10 @@ waits for the loop's next turn. Built in sync mode, the chain is plain function 
 in one worker thread, as under WSGI, and a request crosses the loop three times
 (request start, the chain, the response's close).
 
-That alone took a REST write at 5,000 sockets from 95 to 86 ms (7 ms at 10 sockets):
-the request still shared the loop and the GIL with the fan-out. So the handler also
-gives each request its turn, from its body read until its response goes out, and the
-fan-out waits for it between chunks (broadcasting/request_priority.py): 13-38 ms over
-the sittings of bench/RESULTS.md.
+That alone helped little: the request still shared the loop and the GIL with the
+fan-out. So the handler also gives each request its turn, from its body read until its
+response goes out, and the fan-out waits for it between chunks
+(broadcasting/request_priority.py; the numbers are in bench/RESULTS.md).
 
 **A pool of threads, not a thread per request.** Django's handler answers each
 request in a thread of its own, started for it and ended after it (asgiref's
@@ -27,8 +26,8 @@ as a threaded WSGI server would: a connection lives for ``CONN_MAX_AGE`` in its 
 and is checked before each request and after it, as Django's request signals do
 (they still fire, in the request's own thread, where no connection is open), so at
 most ``REQUEST_THREADS`` connections per process (one thread on SQLite: settings.py
-says why). A REST write took 17-19 ms instead of 21-23 on SQLite, 20-21 instead of
-33-37 on PostgreSQL (bench/RESULTS.md). Code that streams a response from the
+says why), which made REST writes faster on both databases (bench/RESULTS.md). Code
+that streams a response from the
 database after the view returns would run outside the pool, in that per-request
 thread: the project has none.
 

@@ -11,12 +11,12 @@ Its WebSocket protocol is uvicorn's websockets-sansio one, holding less per sock
 
 WORKERS processes each listen on the same port with SO_REUSEPORT, so the kernel
 spreads connections evenly over them. (uvicorn's own ``--workers`` shares one listening
-socket, and whichever worker wakes first takes most connections: 90 of 100 sockets
-went to one of two workers in bench/RESULTS.md, which made two workers slower than one.)
+socket, and whichever worker wakes first takes most connections, which made two
+workers slower than one in bench/RESULTS.md.)
 
 Thousands of open sockets are hundreds of thousands of long-lived objects, and every
-full garbage collection walks them all: 0.5 s pauses of the event loop at 5,000
-sockets, the p99 of delivery (bench/RESULTS.md). Each worker therefore freezes its
+full garbage collection walks them all, pausing the event loop long enough to be the
+p99 of delivery (bench/RESULTS.md). Each worker therefore freezes its
 heap (``gc.freeze``) every few seconds, so collections walk only what is new, and
 once every GC_RECLAIM_SECS unfreezes and collects fully, to reclaim the cycles of
 sockets closed meanwhile.
