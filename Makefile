@@ -50,6 +50,7 @@ lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports --no-cache --no-logo
 
 format: venv-dev
 	$(BIN)/ruff check --fix .
