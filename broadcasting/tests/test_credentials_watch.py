@@ -40,9 +40,14 @@ async def closed_4401_within(socket: Socket, secs: float, allowed_before: tuple[
     return frames[-1]
 
 
-def set_account(stack, email: str, **fields: bool) -> None:
-    """Change an account from a shell, as an admin's edit elsewhere would (no event of ours involved)."""
-    stack.shell(f"from users.models import User; User.objects.filter(email={email!r}).update(**{fields!r})")
+async def set_account(stack, email: str, **fields: bool) -> None:
+    """
+    Change an account from a shell, as an admin's edit elsewhere would. In a thread, so
+    this client keeps reading meanwhile: daphne resets a socket whose client does not
+    answer its close within a second, and the reset discards the frames before it.
+    """
+    code = f"from users.models import User; User.objects.filter(email={email!r}).update(**{fields!r})"
+    await asyncio.to_thread(stack.shell, code)
 
 
 @pytest.fixture
@@ -58,20 +63,21 @@ async def test_an_idle_multiplexed_socket_closes_4401_once_its_user_is_deactivat
     await socket.send({"type": "ping"})
     await socket.recv("pong")
 
-    set_account(stack, "staff@example.com", is_active=False)
+    await set_account(stack, "staff@example.com", is_active=False)
 
     error = await closed_4401_within(socket, 3 * float(CHECK_SECS) + 2)
     assert error["message"] == "This account is no longer active."
 
 
-async def test_a_subscribe_after_deactivation_replays_nothing(stack):
+async def test_a_subscribe_after_deactivation_replays_nothing(live_stack):
     """Deactivated between two checks: the subscribe itself finds out, before any replay."""
+    stack = live_stack(REALTIME_SEQ_CHECK_INTERVAL_SECS="30")  # only the subscribe's own check can know
     token = stack.create_user("staff@example.com", staff=True)
     stack.create_user("other@example.com")
     server = stack.start_server()
     socket = await Socket.open(f"{server.ws_url}/ws/", token=token)
     await socket.connected()
-    set_account(stack, "staff@example.com", is_active=False)
+    await set_account(stack, "staff@example.com", is_active=False)
 
     await socket.send({"type": "subscribe", "channel": "users", "since": 0})
 
@@ -86,7 +92,7 @@ async def test_a_demoted_staff_users_new_subscription_is_rendered_for_a_non_staf
     server = stack.start_server()
     socket = await Socket.open(f"{server.ws_url}/ws/", token=token)
     await socket.connected()
-    set_account(stack, "staff@example.com", is_staff=False)
+    await set_account(stack, "staff@example.com", is_staff=False)
 
     await socket.send({"type": "subscribe", "channel": "users"})
     await socket.recv("subscribed")
@@ -104,12 +110,13 @@ async def test_a_demotion_reaches_an_open_subscription_within_the_check_interval
     server = stack.start_server()
     socket = await Socket.open(f"{server.ws_url}/ws/users", token=token)
     await socket.connected()
-    set_account(stack, "staff@example.com", is_staff=False)
+    await set_account(stack, "staff@example.com", is_staff=False)
 
     async def renders_publicly() -> bool:
-        stack.shell(
+        await asyncio.to_thread(
+            stack.shell,
             "import uuid; from users.models import User\n"
-            "u = User.objects.get(email='other@example.com'); u.name = uuid.uuid4().hex; u.save()"
+            "u = User.objects.get(email='other@example.com'); u.name = uuid.uuid4().hex; u.save()",
         )
         frame = await socket.recv()
         while frame["type"] == "sync":
@@ -125,7 +132,7 @@ async def test_a_staff_only_filter_closes_its_socket_4401_after_a_demotion(stack
     socket = await Socket.open(f"{server.ws_url}/ws/users?is_staff=true", token=token)
     await socket.connected()
 
-    set_account(stack, "staff@example.com", is_staff=False)
+    await set_account(stack, "staff@example.com", is_staff=False)
 
     # The demotion itself may arrive first: the user's own record leaving the staff set.
     error = await closed_4401_within(socket, 3 * float(CHECK_SECS) + 2, allowed_before=("deleted", "sync"))
@@ -143,14 +150,15 @@ async def test_a_staff_only_filter_ends_its_multiplexed_subscription_after_a_dem
     await socket.send({"type": "subscribe", "channel": "posts"})
     await socket.recv("subscribed")
 
-    set_account(stack, "staff@example.com", is_staff=False)
+    await set_account(stack, "staff@example.com", is_staff=False)
 
     # The demotion itself may arrive first: the user's own record leaving the staff set.
     error = await next_of(socket, "error", passing=frozenset({"deleted", "sync"}), timeout=3 * float(CHECK_SECS) + 2)
     assert (error["code"], error["channel"]) == ("auth_failed", "users")
-    set_account(stack, "other@example.com", is_staff=True)
-    stack.shell(
-        "from users.models import User; u = User.objects.get(email='other@example.com'); u.is_staff = False; u.save()"
+    await set_account(stack, "other@example.com", is_staff=True)
+    await asyncio.to_thread(
+        stack.shell,
+        "from users.models import User; u = User.objects.get(email='other@example.com'); u.is_staff = False; u.save()",
     )
     await socket.send({"type": "ping"})
     assert (await socket.recv())["type"] == "pong"  # nothing more of users; posts and the socket live on
