@@ -10,10 +10,12 @@ import json
 import signal
 import time
 
+import httpx
 import pytest
 
 from testing.frames import next_of, presence_of
 from testing.sockets import Socket
+from testing.wait import wait_until
 
 pytestmark = [pytest.mark.live_server, pytest.mark.redis]
 
@@ -43,6 +45,12 @@ async def open_on(server, token: str | None = None) -> Socket:
     return socket
 
 
+async def everyone_counted(socket: Socket, *, users: int, anonymous: int) -> bool:
+    """Whether ``socket``'s presence answer counts these users and anonymous sockets, across processes."""
+    state = await presence_of(socket)
+    return (state["user_count"], state["anonymous"]) == (users, anonymous)
+
+
 async def test_users_on_both_processes_are_listed_once_with_emails_per_asker(two_processes):
     _, tokens, server_a, server_b = two_processes
     sockets = {
@@ -54,7 +62,7 @@ async def test_users_on_both_processes_are_listed_once_with_emails_per_asker(two
         "anonymous_a": await open_on(server_a),
         "anonymous_b": await open_on(server_b),
     }
-    await asyncio.sleep(0.5)
+    await wait_until(lambda: everyone_counted(sockets["staff_a"], users=3, anonymous=2))
     as_staff = await presence_of(sockets["staff_a"])
     as_bob = await presence_of(sockets["bob_b"])
     as_anonymous = await presence_of(sockets["anonymous_b"])
@@ -169,7 +177,8 @@ async def test_on_make_serve_with_two_workers_each_user_is_listed_once(live_stac
     server = stack.start_server(kind="serve", workers=2)
     sockets = [await open_on(server, token) for token in tokens for _ in range(3)]  # 3 tabs each
     sockets += [await open_on(server), await open_on(server)]
-    await asyncio.sleep(0.5)
+    await wait_until(lambda: everyone_counted(sockets[0], users=3, anonymous=2))
+    await wait_until(lambda: httpx.get(f"{server.http_url}/ws/stats").json()["total_connections"] == len(sockets))
     # SO_REUSEPORT spreads the 11 sockets over both workers (all on one: 1 run in 1,000).
     per_worker = json.loads(stack.manage("realtime_stats", "--json"))["sockets_per_process"]
     assert sorted(counts["posts"] > 0 for counts in per_worker.values()) == [True, True], per_worker
