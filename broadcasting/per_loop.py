@@ -10,8 +10,8 @@ clients each keep their per-loop state here; it is dropped with its loop.
 
 import asyncio
 import weakref
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -29,3 +29,20 @@ class PerLoop(Generic[T]):
         if value is None:
             value = self._by_loop[loop] = self._make(loop)
         return value
+
+
+class LoopTask:
+    """
+    One background task per event loop, running ``run`` (a loop that ends when it has
+    nothing left to do); ``ensure()`` starts it again in the running loop once it ended.
+    """
+
+    def __init__(self, run: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        self._run = run
+        self._tasks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = weakref.WeakKeyDictionary()
+
+    def ensure(self) -> None:
+        loop = asyncio.get_running_loop()
+        task = self._tasks.get(loop)
+        if task is None or task.done():
+            self._tasks[loop] = loop.create_task(self._run())

@@ -24,7 +24,7 @@ from redis.typing import EncodableT, FieldT
 from .conf import realtime_setting
 from .fanout import process_fanout
 from .loop_redis import LoopRedis
-from .per_loop import PerLoop
+from .per_loop import LoopTask, PerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -47,9 +47,7 @@ class SocketCounts:
     def __init__(self, local_counts: Callable[[], Counter[str]] = process_fanout.socket_counts) -> None:
         self.local_counts = local_counts
         self._clients = LoopRedis()
-        self._refreshers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._refresher = LoopTask(self._refresh_forever)
         self._mirroring: set[asyncio.Task] = set()
         self._mirror_due: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._mirror_locks: PerLoop[asyncio.Lock] = PerLoop(lambda loop: asyncio.Lock())
@@ -61,7 +59,7 @@ class SocketCounts:
         """
         if not settings.REDIS_URL:
             return
-        self._ensure_refresher()
+        self._refresher.ensure()
         loop = asyncio.get_running_loop()
         if loop in self._mirror_due:
             return
@@ -135,12 +133,6 @@ class SocketCounts:
         except Exception as error:
             logger.warning("Could not read socket counts from Redis: %s", error)
             return None
-
-    def _ensure_refresher(self) -> None:
-        loop = asyncio.get_running_loop()
-        task = self._refreshers.get(loop)
-        if task is None or task.done():
-            self._refreshers[loop] = loop.create_task(self._refresh_forever())
 
     async def _refresh_forever(self) -> None:
         while self.local_counts():

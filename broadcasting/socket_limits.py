@@ -30,7 +30,7 @@ from django.conf import settings
 from .circuit import Circuit
 from .conf import realtime_setting
 from .loop_redis import LoopRedis
-from .per_loop import PerLoop
+from .per_loop import LoopTask
 from .shared_cache import shared_cache
 from .socket_counts import PROCESS_ID
 
@@ -116,7 +116,7 @@ class SocketLimits:
         self.cache_circuit = Circuit("The socket connect rate's cache")
         self.redis_circuit = Circuit("The shared socket caps' Redis")
         self._clients = LoopRedis()
-        self._refreshers: PerLoop[list[asyncio.Task]] = PerLoop(lambda loop: [])
+        self._refresher = LoopTask(self._refresh_forever)
         self._releasing: set[asyncio.Task] = set()
 
     async def admit(self, holder: SocketHolder) -> str | None:
@@ -168,7 +168,7 @@ class SocketLimits:
         full = await asyncio.wait_for(
             script(keys=[processes, hash_prefix + PROCESS_ID], args=arguments), SHARED_COUNT_TIMEOUT_SECS
         )
-        self._ensure_refresher()
+        self._refresher.ensure()
         return limit_of_field[full.decode()] if full else None
 
     async def _release_shared(self, fields: list[str]) -> None:
@@ -177,11 +177,6 @@ class SocketLimits:
             await self._clients.script(settings.REDIS_URL, RELEASE_SCRIPT)(keys=[hash_prefix + PROCESS_ID], args=fields)
         except Exception as error:  # the next refresh writes the counts again
             logger.warning("Could not release a socket's count in Redis: %s", error)
-
-    def _ensure_refresher(self) -> None:
-        tasks = self._refreshers.get()
-        if not tasks or tasks[0].done():
-            tasks[:] = [asyncio.get_running_loop().create_task(self._refresh_forever())]
 
     async def _refresh_forever(self) -> None:
         """Keep this process's counts alive in Redis, and rewrite them from memory (after a flush, a failed release)."""

@@ -1,9 +1,9 @@
-"""PerLoop (per_loop.py): one object per event loop, made there on first use, dropped with its loop."""
+"""PerLoop and LoopTask (per_loop.py): one object, or one running task, per event loop."""
 
 import asyncio
 import gc
 
-from broadcasting.per_loop import PerLoop
+from broadcasting.per_loop import LoopTask, PerLoop
 
 
 async def test_one_object_per_loop_made_once_with_its_loop():
@@ -28,3 +28,24 @@ def test_an_object_goes_with_its_loop():
 
 async def _get(per_loop: PerLoop) -> object:
     return per_loop.get()
+
+
+async def test_a_loop_task_runs_once_at_a_time_and_starts_again_after_it_ended():
+
+    runs: list[int] = []
+    release = asyncio.Event()
+
+    async def run() -> None:
+        runs.append(len(runs))
+        await release.wait()
+
+    task = LoopTask(run)
+    task.ensure()
+    task.ensure()
+    await asyncio.sleep(0)
+    assert runs == [0]  # the second ensure found it running
+    release.set()
+    await asyncio.sleep(0)
+    task.ensure()
+    await asyncio.sleep(0)
+    assert runs == [0, 1]
