@@ -61,6 +61,20 @@ class Socket:
             return
         raise AssertionError(f"Expected no frame, got {raw!r}")
 
+    async def frames_until_closed(self, timeout: float = RECV_TIMEOUT_SECS) -> tuple[list[dict], int]:
+        """
+        Every frame the server sends until it closes the socket, checked, and the close
+        code (1006 without a close frame); TimeoutError if it is still open after ``timeout``.
+        """
+        frames: list[dict] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while True:
+                frames.append(await self.recv(timeout=max(0.01, deadline - loop.time())))
+        except websockets.ConnectionClosed as closed:
+            return frames, closed.rcvd.code if closed.rcvd else 1006
+
     async def closed_with(self, timeout: float = RECV_TIMEOUT_SECS) -> int:
         """Wait for the server to close the socket; return the close code."""
         try:

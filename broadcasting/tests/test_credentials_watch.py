@@ -7,7 +7,6 @@ import asyncio
 
 import httpx
 import pytest
-import websockets
 
 from testing.frames import next_of
 from testing.sockets import Socket
@@ -23,21 +22,20 @@ async def closed_4401_within(socket: Socket, secs: float, allowed_before: tuple[
     The auth_failed error frame of a socket the server closes 4401 within ``secs``; no
     frame before it but of the ``allowed_before`` types.
     """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + secs
-    frames = []
-    code: int | None = None
-    try:
-        while True:
-            frames.append(await socket.recv(timeout=max(0.01, deadline - loop.time())))
-    except TimeoutError:
-        pytest.fail(f"still open after {secs}s; frames: {frames}")
-    except websockets.ConnectionClosed:
-        code = socket.connection.close_code
+    frames, code = await socket.frames_until_closed(secs)
     assert code == 4401, (code, frames)
     assert [frame["type"] for frame in frames if frame["type"] not in allowed_before] == ["error"], frames
     assert frames[-1]["code"] == "auth_failed"
     return frames[-1]
+
+
+async def staff_socket(stack, path: str) -> Socket:
+    """A socket at ``path``, connected, of staff@example.com (a staff user), on a server started on ``stack``."""
+    token = stack.create_user("staff@example.com", staff=True)
+    server = stack.start_server()
+    socket = await Socket.open(f"{server.ws_url}{path}", token=token)
+    await socket.connected()
+    return socket
 
 
 async def set_account(stack, email: str, **fields: bool) -> None:
@@ -56,10 +54,7 @@ def stack(live_stack):
 
 
 async def test_an_idle_multiplexed_socket_closes_4401_once_its_user_is_deactivated(stack):
-    token = stack.create_user("staff@example.com", staff=True)
-    server = stack.start_server()
-    socket = await Socket.open(f"{server.ws_url}/ws/", token=token)
-    await socket.connected()
+    socket = await staff_socket(stack, "/ws/")
     await socket.send({"type": "ping"})
     await socket.recv("pong")
 
@@ -72,11 +67,8 @@ async def test_an_idle_multiplexed_socket_closes_4401_once_its_user_is_deactivat
 async def test_a_subscribe_after_deactivation_replays_nothing(live_stack):
     """Deactivated between two checks: the subscribe itself finds out, before any replay."""
     stack = live_stack(REALTIME_SEQ_CHECK_INTERVAL_SECS="30")  # only the subscribe's own check can know
-    token = stack.create_user("staff@example.com", staff=True)
     stack.create_user("other@example.com")
-    server = stack.start_server()
-    socket = await Socket.open(f"{server.ws_url}/ws/", token=token)
-    await socket.connected()
+    socket = await staff_socket(stack, "/ws/")
     await set_account(stack, "staff@example.com", is_active=False)
 
     await socket.send({"type": "subscribe", "channel": "users", "since": 0})
@@ -105,11 +97,8 @@ async def test_a_demoted_staff_users_new_subscription_is_rendered_for_a_non_staf
 
 
 async def test_a_demotion_reaches_an_open_subscription_within_the_check_interval(stack):
-    token = stack.create_user("staff@example.com", staff=True)
     stack.create_user("other@example.com")
-    server = stack.start_server()
-    socket = await Socket.open(f"{server.ws_url}/ws/users", token=token)
-    await socket.connected()
+    socket = await staff_socket(stack, "/ws/users")
     await set_account(stack, "staff@example.com", is_staff=False)
 
     async def renders_publicly() -> bool:
@@ -127,10 +116,7 @@ async def test_a_demotion_reaches_an_open_subscription_within_the_check_interval
 
 
 async def test_a_staff_only_filter_closes_its_socket_4401_after_a_demotion(stack):
-    token = stack.create_user("staff@example.com", staff=True)
-    server = stack.start_server()
-    socket = await Socket.open(f"{server.ws_url}/ws/users?is_staff=true", token=token)
-    await socket.connected()
+    socket = await staff_socket(stack, "/ws/users?is_staff=true")
 
     await set_account(stack, "staff@example.com", is_staff=False)
 
@@ -140,11 +126,8 @@ async def test_a_staff_only_filter_closes_its_socket_4401_after_a_demotion(stack
 
 
 async def test_a_staff_only_filter_ends_its_multiplexed_subscription_after_a_demotion(stack):
-    token = stack.create_user("staff@example.com", staff=True)
     stack.create_user("other@example.com")
-    server = stack.start_server()
-    socket = await Socket.open(f"{server.ws_url}/ws/", token=token)
-    await socket.connected()
+    socket = await staff_socket(stack, "/ws/")
     await socket.send({"type": "subscribe", "channel": "users", "filter": {"is_staff": True}})
     await socket.recv("subscribed")
     await socket.send({"type": "subscribe", "channel": "posts"})

@@ -141,17 +141,10 @@ async def sign_in(server, email: str, password: str = PASSWORD) -> httpx.AsyncCl
 
 async def closed_within(socket: Socket, secs: float) -> tuple[int, dict]:
     """Read until the server closes the socket; return the close code and the last error frame."""
-    error = {}
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + secs
-    try:
-        while True:
-            frame = await socket.recv(timeout=max(0.01, deadline - loop.time()))
-            if frame["type"] == "error":
-                error = frame
-    except websockets.ConnectionClosed as closed:
-        assert closed.rcvd is not None, "the server closed without a close frame"
-        return closed.rcvd.code, error
+    frames, code = await socket.frames_until_closed(secs)
+    assert code != 1006, "the server closed without a close frame"
+    errors = [frame for frame in frames if frame["type"] == "error"]
+    return code, errors[-1] if errors else {}
 
 
 @pytest.mark.live_server
