@@ -169,6 +169,18 @@ def pending_model_event(using: str, channel: str, pk: Any) -> PendingModelEvent 
     return _pending_index(connection).get((channel, pk))
 
 
+def _merged_into_pending(
+    live_model: LiveModel, instance: models.Model, deleted: bool, exclude_client: str | None, using: str
+) -> bool:
+    """Fold this change into the object's pending event of this transaction, if it has one."""
+    pending = pending_model_event(using, live_model.channel, instance.pk)
+    if pending is None:
+        return False
+    current = pending.merge(instance, deleted, exclude_client)
+    _pending_index(transaction.get_connection(using))[(current.channel, current.pk)] = current
+    return True
+
+
 def queue_model_event(
     live_model: LiveModel,
     instance: models.Model,
@@ -182,10 +194,7 @@ def queue_model_event(
     previous: models.Model | None = None,
 ) -> None:
     """Queue (or merge into the pending) event of a change to ``instance``."""
-    pending = pending_model_event(using, live_model.channel, instance.pk)
-    if pending is not None:
-        current = pending.merge(instance, deleted, exclude_client)
-        _pending_index(transaction.get_connection(using))[(current.channel, current.pk)] = current
+    if _merged_into_pending(live_model, instance, deleted, exclude_client, using):
         return
     # No savepoint of its own: if the event cannot be queued, the change it announces
     # must not commit either, even if the caller catches the error.
@@ -236,21 +245,11 @@ def queue_deleted_batch(
     channel's row is held for the rendering, not for two round trips per object. An
     object with a pending event in this transaction merges into it as one delete would.
     """
-    fresh = []
-    for instance in instances:
-        if pending_model_event(using, live_model.channel, instance.pk) is None:
-            fresh.append(instance)
-        else:
-            queue_model_event(
-                live_model,
-                instance,
-                visible_before=frozenset(),  # unused: the pending event knows what it was before
-                state_before=None,
-                deleted=True,
-                exclude_client=exclude_client,
-                using=using,
-                send=send,
-            )
+    fresh = [
+        instance
+        for instance in instances
+        if not _merged_into_pending(live_model, instance, True, exclude_client, using)
+    ]
     if not fresh:
         return
     with transaction.atomic(using=using, savepoint=False):
