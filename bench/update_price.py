@@ -2,7 +2,7 @@
 The price of an update's event: milliseconds per live save of a post and of a user, in
 process on SQLite, 300 saves a round, five rounds, medians. Since updates compare each
 audience's rendering with the stored object's (nothing-visible updates send a sync),
-compare against a checkout of an earlier commit in the same sitting:
+compare against a checkout of an earlier commit, run alternately:
 
     .venv/bin/python bench/update_price.py                  # this checkout
     .venv/bin/python bench/update_price.py /path/to/other   # another checkout, same venv
