@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> None:
     from django.core.management import call_command
     from django.db import transaction
 
-    from broadcasting import sequence
+    from broadcasting.log import sequence
     from posts.models import Post
     from users.models import User
 
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> None:
         return take_next_seq(channel, using, count)
 
     sequence.take_next_seq = timed_take  # type: ignore[assignment]
-    import broadcasting.commit_queue as commit_queue
+    import broadcasting.publish.commit_queue as commit_queue
 
     commit_queue.take_next_seq = timed_take  # type: ignore[assignment]
 

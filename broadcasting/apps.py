@@ -6,6 +6,7 @@ class BroadcastingConfig(AppConfig):
     verbose_name = "Live events"
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401  (checks registers itself)
+        from broadcasting import checks  # noqa: F401  (registers itself)
+        from broadcasting.publish import signals
 
         signals.connect_model_signals()

@@ -6,10 +6,10 @@ backlog must hold at least one message."""
 
 from django.core import checks
 
-from .conf import realtime_setting
-from .origins import normalize_origin
-from .querysets import LiveQuerySet
-from .registry import live_models
+from broadcasting.conf import realtime_setting
+from broadcasting.live.registry import live_models
+from broadcasting.publish.querysets import LiveQuerySet
+from broadcasting.sockets.origins import normalize_origin
 
 
 @checks.register()
@@ -84,7 +84,7 @@ def check_relay_backlog_holds_a_message(app_configs=None, **kwargs) -> list[chec
     return [
         checks.Error(
             f'REALTIME["RELAY_BACKLOG_MESSAGES"] is {size!r}; it must be a whole number of at least 1.',
-            hint="It bounds what waits for a channel's fan-out in a process (fanout.py); 1000 is the default. "
+            hint="It bounds what waits for a channel's fan-out in a process (delivery/fanout.py); 1000 is the default. "
             "0 would drop every message from the layer and feed every socket from the history.",
             id="broadcasting.E005",
         )

@@ -97,7 +97,7 @@ SETTINGS: dict[str, RealtimeSetting] = {
         2,
         "Request threads of one process that may wait the whole lock timeout for a channel's seq row (held by a "
         "transaction writing to that channel); the next writers wait while the row looks briefly taken "
-        "(sequence.py), then get 503 with Retry-After.",
+        "(log/sequence.py), then get 503 with Retry-After.",
     ),
     "REPLAY_PAGE_EVENTS": RealtimeSetting(50, "Replays and gap repairs read the history this many events at a time."),
     "MAX_SOCKETS_PER_ADDRESS": RealtimeSetting(

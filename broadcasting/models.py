@@ -2,7 +2,7 @@
 Per-channel sequence counters and the event history (an outbox).
 
 Every event on a channel takes the next number from its channel's ChannelSequence
-row, locked by the ``UPDATE … RETURNING`` that takes it (sequence.py) inside the writer's
+row, locked by the ``UPDATE … RETURNING`` that takes it (log/sequence.py) inside the writer's
 own transaction. The lock is
 held until that transaction ends, so seqs are handed out in commit order across every
 server process, and a rolled-back write gives its number back.
@@ -11,7 +11,7 @@ The same transaction writes the event, already rendered for each audience, to
 ChannelEvent. Live delivery over the channel layer stays the fast path; this table is
 what resume (``?since=``) and gap repair read, so a change that commits is never lost,
 even when Redis is down at that moment. It is pruned by age and by count (see
-history.py).
+log/history.py).
 """
 
 import uuid
@@ -41,12 +41,12 @@ class ChannelSequence(models.Model):
 class ChannelEvent(models.Model):
     channel = models.CharField(max_length=64)
     seq = models.BigIntegerField()
-    # Audience -> the encoded frame that audience gets (see frames.py, audience.py).
+    # Audience -> the encoded frame that audience gets (see wire/frames.py, live/audience.py).
     renderings = models.JSONField(default=dict)
     # "<user pk>:<client_id>" of the writing client, or a bare client id named by server code.
     exclude_client = models.CharField(max_length=100, blank=True, default="")
     # Model events: the filtered fields before and after, and the frame of leaving a
-    # filter (events.py, live_filter.py); null for custom events and older rows.
+    # filter (wire/events.py, live/filters.py); null for custom events and older rows.
     scope = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

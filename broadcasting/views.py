@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest, JsonResponse
 
-from .socket_counts import socket_counts
+from broadcasting.presence.counts import socket_counts
 
 
 async def stats_view(request: HttpRequest) -> JsonResponse:

@@ -1,6 +1,6 @@
 """The posts channel: published posts to everyone, drafts to their author and staff."""
 
-from broadcasting.registry import live_models
+from broadcasting import live_models
 
 from .filters import PostFilter
 from .models import Post

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from broadcasting.querysets import LiveQuerySet
+from broadcasting import LiveQuerySet
 
 
 class Post(models.Model):

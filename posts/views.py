@@ -1,4 +1,4 @@
-from broadcasting.api import LiveModelViewSet
+from broadcasting import LiveModelViewSet
 
 from .models import Post
 from .permissions import IsAuthorOrStaffOrReadOnly

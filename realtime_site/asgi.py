@@ -16,7 +16,7 @@ django_asgi_app = get_one_thread_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-from broadcasting.routing import websocket_application  # noqa: E402
+from broadcasting.sockets.routing import websocket_application  # noqa: E402
 from realtime_site.health import LivenessProbe  # noqa: E402
 
 application = ProtocolTypeRouter(

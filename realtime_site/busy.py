@@ -3,7 +3,7 @@ A write that could not get a lock in time is answered 503 with Retry-After, not 
 
 A row held by a long transaction (a channel's seq row during a large cascade delete, an
 object being edited) makes other writers wait; DATABASE_LOCK_TIMEOUT_SECS bounds the
-wait on PostgreSQL, and broadcasting/sequence.py keeps most of a process's request
+wait on PostgreSQL, and broadcasting/log/sequence.py keeps most of a process's request
 threads from waiting on one channel. The write rolled back and sent nothing; the client
 may retry. A request the middleware sees only through DRF's re-raise gets the same.
 """

@@ -23,7 +23,7 @@ from health_check.checks import Database
 from health_check.exceptions import ServiceUnavailable
 from health_check.views import HealthCheckView
 
-from broadcasting.transport import layer_round_trip
+from broadcasting.layer.transport import layer_round_trip
 
 
 @dataclasses.dataclass

@@ -14,13 +14,13 @@ in one worker thread, as under WSGI, and a request crosses the loop three times
 That alone helped little: the request still shared the loop and the GIL with the
 fan-out. So the handler also gives each request its turn, from its body read until its
 response goes out, and the fan-out waits for it between chunks
-(broadcasting/request_priority.py; the numbers are in bench/RESULTS.md).
+(broadcasting/runtime/request_priority.py; the numbers are in bench/RESULTS.md).
 
 **A pool of threads, not a thread per request.** Django's handler answers each
 request in a thread of its own, started for it and ended after it (asgiref's
 ``ThreadSensitiveContext``). Whatever a thread keeps is then lost with every request:
 its database connection, opened and closed each time whatever ``CONN_MAX_AGE`` says,
-and the serializers broadcasting/frames.py keeps per thread to render events, built
+and the serializers broadcasting/wire/frames.py keeps per thread to render events, built
 again for each write. Here the chain runs in a pool of ``REQUEST_THREADS`` threads,
 as a threaded WSGI server would: a connection lives for ``CONN_MAX_AGE`` in its thread
 and is checked before each request and after it, as Django's request signals do
@@ -46,7 +46,7 @@ from django.core.handlers.base import BaseHandler
 from django.db import close_old_connections, reset_queries
 from django.http import HttpRequest, HttpResponseBase
 
-from broadcasting.request_priority import RequestTurn, busy_requests
+from broadcasting.runtime.request_priority import RequestTurn, busy_requests
 
 # The turn of the request this task is answering (see __call__).
 _request_turn: ContextVar[RequestTurn | None] = ContextVar("request_turn", default=None)
@@ -72,7 +72,7 @@ class OneThreadASGIHandler(ASGIHandler):
             _request_turn.reset(reset)
 
     async def read_body(self, receive):
-        """Read the body; the request's turn starts once it is in (see request_priority.py)."""
+        """Read the body; the request's turn starts once it is in (see runtime/request_priority.py)."""
         body = await super().read_body(receive)
         turn = _request_turn.get()
         if turn is not None:

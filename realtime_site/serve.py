@@ -4,7 +4,7 @@ The production server: ``make serve`` runs ``python -m realtime_site.serve``.
 uvicorn (with uvloop and httptools) serves the ASGI application with DEBUG off and
 static files through whitenoise. It was chosen by measurement against daphne, granian
 and hypercorn (bench/RESULTS.md): uvicorn's sends wait while a client does not read,
-which is what lets a slow socket be found and closed (outbox.py), and per-message
+which is what lets a slow socket be found and closed (delivery/outbox.py), and per-message
 deflate is off so an event encoded once is not compressed again for every socket.
 Its WebSocket protocol is uvicorn's websockets-sansio one, holding less per socket
 (ws_protocol.py).
@@ -21,7 +21,7 @@ heap (``gc.freeze``) every few seconds, so collections walk only what is new, an
 once every GC_RECLAIM_SECS unfreezes and collects fully, to reclaim the cycles of
 sockets closed meanwhile.
 
-On Redis each worker also starts its event sender (broadcasting/sender.py) as it
+On Redis each worker also starts its event sender (broadcasting/layer/sender.py) as it
 starts, so the first write after a start does not wait for the sender to connect.
 
 More than one worker needs REDIS_URL: on the in-memory layer each worker would only
@@ -143,7 +143,7 @@ def run_worker(host: str, port: int) -> None:
 
     config = uvicorn_config(host, port)
     config.load()  # imports the application: Django's startup heap, frozen next
-    from broadcasting.transport import warm_up_sender  # once Django is set up: the layer is a setting
+    from broadcasting.layer.transport import warm_up_sender  # once Django is set up: the layer is a setting
 
     warm_up_sender()
     gc.collect()
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         django.setup()
         call_command("migrate", interactive=False)
     # Each worker holds its share of the per-address and per-user socket limits, so the
-    # limits hold for the whole server (broadcasting/socket_limits.py).
+    # limits hold for the whole server (broadcasting/sockets/limits.py).
     os.environ["REALTIME_SERVER_PROCESSES"] = str(args.workers)
     if args.workers == 1:
         run_worker(args.host, args.port)

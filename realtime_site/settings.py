@@ -76,7 +76,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "broadcasting.middleware.ClientIdMiddleware",
+    "broadcasting.publish.middleware.ClientIdMiddleware",
     "realtime_site.busy.DatabaseBusyMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its 429 response.
     "axes.middleware.AxesMiddleware",
@@ -148,7 +148,7 @@ AXES_RESET_ON_SUCCESS = True
 # Login forms and the token endpoint all name the email field "username".
 AXES_USERNAME_FORM_FIELD = "username"
 # The same client address as DRF's throttles and the socket limits (NUM_PROXIES).
-AXES_CLIENT_IP_CALLABLE = "broadcasting.client_address.for_request"
+AXES_CLIENT_IP_CALLABLE = "broadcasting.runtime.client_address.for_request"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -168,7 +168,7 @@ if REDIS_URL:
     # to it, where channels-redis's default layer takes four round trips to send and a
     # blocking pop per message to receive (bench/RESULTS.md, "The channel layer: Redis
     # pub/sub"). Pub/sub keeps nothing for a process that is not listening; the history
-    # does (fanout.py's check).
+    # does (delivery/fanout.py's check).
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": REDIS_CHANNEL_LAYER_BACKEND,
@@ -215,7 +215,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
-            # Counting must be quick or skipped (broadcasting/circuit.py), never slow.
+            # Counting must be quick or skipped (broadcasting/runtime/circuit.py), never slow.
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }

@@ -6,12 +6,12 @@ through ``assert_frame_shape`` so a frame that drifts from the protocol fails lo
 from datetime import datetime
 from typing import Any
 
-from broadcasting.protocol import ErrorCode, MultiplexServerFrame, ServerFrame
+from broadcasting.wire.protocol import ErrorCode, MultiplexServerFrame, ServerFrame
 
 MODEL_EVENT_KEYS = {"type", "model", "channel", "timestamp", "seq", "data"}
 CUSTOM_EVENT_KEYS = {"type", "channel", "timestamp", "seq", "data"}
 
-# The keys of each frame type broadcasting/protocol.py names (a test checks none is missing).
+# The keys of each frame type broadcasting/wire/protocol.py names (a test checks none is missing).
 FRAME_KEYS: dict[str, set[str]] = {
     ServerFrame.CONNECTION: {"type", "message", "channel", "client_id", "timestamp", "seq", "epoch"},
     ServerFrame.CREATED: MODEL_EVENT_KEYS,
@@ -28,7 +28,7 @@ FRAME_KEYS: dict[str, set[str]] = {
 }
 ERROR_CODES = set(ErrorCode)
 
-# /ws/ (multiplex.py): its connection frame names no channel; its own frames.
+# /ws/ (sockets/multiplex.py): its connection frame names no channel; its own frames.
 MULTIPLEX_CONNECTION_KEYS = {"type", "message", "client_id", "timestamp"}
 MULTIPLEX_FRAME_KEYS: dict[str, set[str]] = {
     MultiplexServerFrame.SUBSCRIBED: {"type", "channel", "seq", "epoch"},

@@ -6,7 +6,7 @@ replaced and their sessions stop authenticating (Django checks each session agai
 hash of the password). The request that made the change keeps working: its session is
 updated, or, when it came with a token, the new token is handed back to it. Open
 sockets on the old credentials are closed 4401 by the fanout's periodic check
-(broadcasting/accounts.py).
+(broadcasting/sockets/accounts.py).
 """
 
 from django.contrib.auth import update_session_auth_hash

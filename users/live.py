@@ -1,6 +1,6 @@
 """The users channel: every user change, to signed-in sockets only, emails to staff and self."""
 
-from broadcasting.registry import live_models
+from broadcasting import live_models
 
 from .filters import UserFilter
 from .models import User

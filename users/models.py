@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from broadcasting.querysets import LiveQuerySet
+from broadcasting import LiveQuerySet
 
 
 class UserManager(BaseUserManager.from_queryset(LiveQuerySet)):  # type: ignore[misc]  # a class made at runtime

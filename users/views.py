@@ -4,7 +4,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from broadcasting.api import LiveModelViewSet
+from broadcasting import LiveModelViewSet
 from realtime_site.parsers import API_PARSERS
 
 from .models import User

@@ -310,8 +310,8 @@ def test_session_sign_in_csrf_and_errors_keep_working(make_user):
 
 
 def test_a_request_has_its_turn_from_its_body_read_until_its_response_goes_out():
-    """While the fan-out waits for requests (request_priority.py): not during a slow upload or a slow download."""
-    from broadcasting.request_priority import busy_requests
+    """While the fan-out waits for requests: not during a slow upload or a slow download."""
+    from broadcasting.runtime.request_priority import busy_requests
 
     seen: dict[str, int] = {}
 

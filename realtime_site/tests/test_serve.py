@@ -114,7 +114,7 @@ async def test_sigterm_closes_sockets_with_1012_and_a_client_resumes_on_another_
 @pytest.mark.redis
 def test_a_worker_on_redis_opens_its_event_senders_connection_before_the_first_write(live_stack, own_redis):
     """
-    The sender thread connects as the worker starts (sender.py, "Warmed up"): on a Redis
+    The sender thread connects as the worker starts (layer/sender.py, "Warmed up"): on a Redis
     of the test's own, with no socket and no write yet, the worker has published once,
     the warm-up to a group nobody is in, and nothing else.
     """

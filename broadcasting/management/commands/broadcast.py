@@ -17,8 +17,8 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from broadcasting import publisher
-from broadcasting.registry import live_models
+from broadcasting.live.registry import live_models
+from broadcasting.publish import publisher
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ for long stretches.
 
 from django.core.management.base import BaseCommand
 
-from broadcasting import history
+from broadcasting.log import history
 from broadcasting.models import ChannelSequence
 
 

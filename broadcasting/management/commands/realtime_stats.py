@@ -18,12 +18,12 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db.models import Count, Min
 
+from broadcasting.layer.transport import layer_round_trip
+from broadcasting.live.registry import live_models
+from broadcasting.log.sequence import channel_position
 from broadcasting.models import ChannelEvent
-from broadcasting.presence_store import RedisPresenceStore, store_from_settings
-from broadcasting.registry import live_models
-from broadcasting.sequence import channel_position
-from broadcasting.socket_counts import socket_counts
-from broadcasting.transport import layer_round_trip
+from broadcasting.presence.counts import socket_counts
+from broadcasting.presence.store import RedisPresenceStore, store_from_settings
 
 LAYER_TIMEOUT_SECS = 2.0
 
