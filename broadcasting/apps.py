@@ -7,6 +7,12 @@ class BroadcastingConfig(AppConfig):
 
     def ready(self) -> None:
         from broadcasting import checks  # noqa: F401  (registers itself)
+        from broadcasting.delivery.fanout import process_fanout
+        from broadcasting.presence.counts import socket_counts
+        from broadcasting.presence.tracker import presence
         from broadcasting.publish import signals
 
         signals.connect_model_signals()
+        # Socket counts and presence follow the hub's joins and leaves.
+        process_fanout.listen(socket_counts)
+        process_fanout.listen(presence)

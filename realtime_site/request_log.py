@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from broadcasting.runtime.handshake import printable_path
+from broadcasting.runtime.client_text import printable_path
 
 logger = logging.getLogger("realtime.requests")
 

@@ -18,9 +18,9 @@ the previous check fetches what it missed from the history; an idle one gets a
 layer's at-most-once delivery (a reconnect, an outage, a full backlog) into exactly-once, in
 order: no socket stays silently deaf longer than about two intervals.
 
-**The one list of local sockets.** Socket counts (``/ws/stats``, presence/counts.py) and
-the ``realtime_sockets_open`` metric derive from membership here, and a socket leaves
-it synchronously, whatever ended it, so a socket that is gone is never counted.
+**The one list of local sockets (the hub).** Socket counts (``/ws/stats``) and presence
+follow its joins and leaves (``listen``), and a socket leaves it synchronously, whatever
+ended it, so a socket that is gone is never counted.
 """
 
 import asyncio
@@ -51,7 +51,10 @@ GROUP_JOIN_TIMEOUT_SECS = 2.0
 
 
 class LocalSocket(Protocol):
+    """One subscription of a socket to a channel: what the hub offers events to."""
+
     channel: str
+    user_pk: object
 
     def offer(self, event: LiveEvent, now: float) -> None: ...
 
@@ -194,12 +197,33 @@ class ChannelFanout:
                     logger.exception("Check-in of a socket on channel %r failed.", self.channel)
 
 
+class MembershipListener(Protocol):
+    """What follows the hub's membership (socket counts, presence): told of each join and leave, never waits."""
+
+    def joined(self, socket: LocalSocket) -> None: ...
+
+    def left(self, socket: LocalSocket) -> None: ...
+
+
 class ProcessFanout:
     """The ChannelFanouts of this process, created with the first socket of a channel."""
 
     def __init__(self) -> None:
         self._fanouts: dict[tuple[int, str], ChannelFanout] = {}
         self._stopping: set[asyncio.Task] = set()
+        self._listeners: list[MembershipListener] = []
+
+    def listen(self, listener: MembershipListener) -> None:
+        """Tell ``listener`` of every later join and leave (apps.py connects socket counts and presence)."""
+        if listener not in self._listeners:
+            self._listeners.append(listener)
+
+    def _tell(self, event: str, socket: LocalSocket) -> None:
+        for listener in self._listeners:
+            try:
+                getattr(listener, event)(socket)
+            except Exception:
+                logger.exception("A listener of the hub failed on a %s of %r.", event, socket.channel)
 
     async def add(self, socket: LocalSocket) -> None:
         """Called when a socket subscribes; it is offered every event published after this returns."""
@@ -214,6 +238,7 @@ class ProcessFanout:
             await fanout.ready.wait()  # another socket is starting it: wait until it has joined
         fanout.sockets.add(socket)
         metrics.sockets_open.labels(socket.channel).inc()
+        self._tell("joined", socket)
 
     def remove(self, socket: LocalSocket) -> None:
         """
@@ -226,6 +251,7 @@ class ProcessFanout:
             return
         fanout.sockets.discard(socket)
         metrics.sockets_open.labels(socket.channel).dec()
+        self._tell("left", socket)
         if not fanout.sockets and fanout.ready.is_set():
             del self._fanouts[key]
             stopping = fanout.loop.create_task(fanout.stop())

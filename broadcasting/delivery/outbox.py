@@ -25,6 +25,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from broadcasting import metrics
+from broadcasting.conf import realtime_setting
 from broadcasting.wire import frames
 from broadcasting.wire.protocol import CloseCode, ErrorCode, error_frame
 
@@ -113,6 +114,17 @@ class Outbox:
         self._writer: asyncio.Task | None = None  # only while the server pushes back or frames wait
         self._loop = asyncio.get_running_loop()
 
+    @classmethod
+    def for_socket(cls, server_send: ServerSend, channel_label: str, on_close: Callable[[int], None]) -> "Outbox":
+        """A socket's outbox, sized and timed by REALTIME["OUTBOX_MAX_BYTES"] and ["SEND_TIMEOUT_SECS"]."""
+        return cls(
+            server_send,
+            channel_label=channel_label,
+            max_bytes=realtime_setting("OUTBOX_MAX_BYTES"),
+            send_timeout_secs=realtime_setting("SEND_TIMEOUT_SECS"),
+            on_close=on_close,
+        )
+
     @property
     def open(self) -> bool:
         """Whether frames are still taken (False from the moment a close is decided)."""
@@ -194,6 +206,12 @@ class Outbox:
     def stalled(self, now: float) -> bool:
         """Whether one send has been waiting on the server for longer than SEND_TIMEOUT_SECS."""
         return self.sending_since is not None and now - self.sending_since > self.send_timeout_secs
+
+    def still_sending(self, now: float) -> bool:
+        """False, and closing 4408, once a send has been stuck longer than SEND_TIMEOUT_SECS (or it is closing)."""
+        if self.open and self.stalled(now):
+            self.close_slow("A send has waited longer than SEND_TIMEOUT_SECS.")
+        return self.open
 
     def has_replay_room(self) -> bool:
         """Whether a replay may queue more: the backlog is under REPLAY_ROOM_SHARE of the limit."""

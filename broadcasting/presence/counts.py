@@ -52,10 +52,18 @@ class SocketCounts:
         self._mirror_due: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
         self._mirror_locks: PerLoop[asyncio.Lock] = PerLoop(lambda loop: asyncio.Lock())
 
+    def joined(self, socket: object) -> None:
+        """Called by the hub when a socket joins a channel."""
+        self.changed()
+
+    def left(self, socket: object) -> None:
+        """Called by the hub when a socket leaves a channel."""
+        self.changed()
+
     def changed(self) -> None:
         """
-        Called when a socket has joined or left the fanout: mirror the counts soon. The
-        changes of one turn of the event loop (a burst of closing sockets) make one write.
+        Mirror the counts soon. The changes of one turn of the event loop (a burst of
+        closing sockets) make one write.
         """
         if not settings.REDIS_URL:
             return

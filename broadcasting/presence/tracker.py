@@ -270,13 +270,19 @@ class ProcessPresence:
     def _here(self) -> LoopPresence:
         return self._loops.get()
 
+    def joined(self, socket: Any) -> None:
+        """Called by the hub when a socket's subscription joins its channel; never waits."""
+        self.arrived(socket.channel, socket.user_pk)
+
+    def left(self, socket: Any) -> None:
+        """Called by the hub once when that subscription leaves, whatever ended it."""
+        self.departed(socket.channel, socket.user_pk)
+
     def arrived(self, channel: str, user_pk: Any) -> None:
-        """Called when a socket (or a /ws/ subscription) joins ``channel``'s fanout; never waits."""
         if enabled():
             self._here().arrived(channel, None if user_pk is None else str(user_pk))
 
     def departed(self, channel: str, user_pk: Any) -> None:
-        """Called once when that socket or subscription leaves the fanout, whatever ended it."""
         if enabled():
             self._here().departed(channel, None if user_pk is None else str(user_pk))
 

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 from rest_framework.throttling import BaseThrottle
 
-from broadcasting.runtime.handshake import scope_header
+from broadcasting.runtime.client_text import scope_header
 
 
 def for_request(request) -> str:

@@ -24,7 +24,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import parse_cookie
 from rest_framework.authtoken.models import Token
 
-from broadcasting.runtime.handshake import scope_header
+from broadcasting.runtime.client_text import scope_header
 from broadcasting.sockets.accounts import TOKEN_KEY_SCOPE_KEY
 
 AUTH_ERROR_SCOPE_KEY = "realtime_auth_error"

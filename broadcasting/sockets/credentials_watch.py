@@ -26,7 +26,8 @@ class WatchedSocket(Protocol):
     @property
     def credentials(self) -> Credentials | None: ...
 
-    async def follow_credentials(self, accounts: AccountsSnapshot) -> bool: ...
+    async def follow_credentials(self, accounts: AccountsSnapshot) -> None:
+        """Apply the state of the accounts behind the socket (sockets/rights.py)."""
 
 
 class LoopWatch:

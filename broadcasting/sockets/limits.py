@@ -33,6 +33,8 @@ from broadcasting.runtime.circuit import Circuit
 from broadcasting.runtime.loop_redis import LoopRedis
 from broadcasting.runtime.per_loop import LoopTask
 from broadcasting.runtime.shared_cache import shared_cache
+from broadcasting.sockets.handshake import Refused
+from broadcasting.wire.protocol import ErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +134,14 @@ class SocketLimits:
         for field, _ in holder.fields():
             self.by_field[field] += 1
         return None
+
+    async def hold(self, address: str, user_pk: object | None) -> SocketHolder:
+        """The holder of an admitted socket; raises Refused (too_many_connections) past a cap."""
+        holder = SocketHolder(address, user_pk)
+        refusal = await self.admit(holder)
+        if refusal is not None:
+            raise Refused(ErrorCode.TOO_MANY_CONNECTIONS, refusal)
+        return holder
 
     def release(self, holder: SocketHolder) -> None:
         """Called once when an admitted socket is gone."""

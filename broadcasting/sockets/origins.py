@@ -25,7 +25,7 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from broadcasting.conf import realtime_setting
-from broadcasting.runtime.handshake import scope_header
+from broadcasting.runtime.client_text import scope_header
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 

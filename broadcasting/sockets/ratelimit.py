@@ -10,6 +10,8 @@ misbehaving client cannot keep a server process busy answering pings and stats.
 import time
 from collections.abc import Callable
 
+from broadcasting.conf import realtime_setting
+
 
 class TokenBucket:
     def __init__(self, rate_per_sec: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
@@ -18,6 +20,11 @@ class TokenBucket:
         self.clock = clock
         self.tokens = float(burst)
         self.updated_at = clock()
+
+    @classmethod
+    def for_client_frames(cls) -> "TokenBucket":
+        """A socket's bucket, as REALTIME["CLIENT_FRAMES_PER_SEC"] and ["CLIENT_FRAME_BURST"] say."""
+        return cls(realtime_setting("CLIENT_FRAMES_PER_SEC"), realtime_setting("CLIENT_FRAME_BURST"))
 
     def take(self) -> bool:
         """Take one token if there is one; return whether there was."""

@@ -15,3 +15,13 @@ def is_valid_client_id(value: str | None) -> bool:
 def client_key(user_pk: object, client_id: str) -> str:
     """The ``exclude_client`` key of ``client_id`` of the user ``user_pk``: only that user's sockets match it."""
     return f"{user_pk}:{client_id}"
+
+
+def own_keys(client_id: str, user_pk: object) -> frozenset[str]:
+    """
+    The exclude_client values that mark an event as a socket's own write: its client id
+    under its user (REST writes), and the bare client id, which only server code can name.
+    """
+    if user_pk is None:
+        return frozenset((client_id,))
+    return frozenset((client_id, client_key(user_pk, client_id)))

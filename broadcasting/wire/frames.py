@@ -18,7 +18,7 @@ from rest_framework.utils.encoders import JSONEncoder
 from broadcasting.conf import realtime_setting
 from broadcasting.live import audience
 from broadcasting.live.registry import LiveModel
-from broadcasting.wire.protocol import ServerFrame
+from broadcasting.wire.protocol import MultiplexServerFrame, ServerFrame
 
 
 class FrameTooLarge(ValueError):
@@ -42,6 +42,36 @@ def utc_timestamp() -> str:
 def encode(frame: dict[str, Any]) -> str:
     """Compact JSON; ASCII only (json.dumps escapes the rest), so len() is the size in bytes."""
     return json.dumps(frame, cls=JSONEncoder, separators=(",", ":"))
+
+
+def connection_frame(
+    client_id: str, channel: str | None = None, seq: int | None = None, epoch: str | None = None
+) -> dict:
+    """
+    The first frame of an accepted socket: on /ws/ its client id; on /ws/<channel> also
+    the channel, its committed seq and history epoch (the frame of its one subscription).
+    """
+    if channel is None:
+        return {
+            "type": ServerFrame.CONNECTION,
+            "message": "Connected",
+            "client_id": client_id,
+            "timestamp": utc_timestamp(),
+        }
+    return {
+        "type": ServerFrame.CONNECTION,
+        "message": f"Connected to channel: {channel}",
+        "channel": channel,
+        "client_id": client_id,
+        "timestamp": utc_timestamp(),
+        "seq": seq,
+        "epoch": epoch,
+    }
+
+
+def subscribed_frame(channel: str, seq: int, epoch: str) -> dict[str, Any]:
+    """The answer to a /ws/ ``subscribe``: where the subscription starts."""
+    return {"type": MultiplexServerFrame.SUBSCRIBED, "channel": channel, "seq": seq, "epoch": epoch}
 
 
 class _StandInRequest:

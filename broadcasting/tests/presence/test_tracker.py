@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.test import override_settings
 
-from broadcasting.sockets.consumer import LiveChannelConsumer
+from broadcasting.sockets.consumer import LiveSocketConsumer
 from posts.models import Post
 from testing.asgi_sockets import connected, make_user_with_token
 from testing.frames import next_of, presence_of
@@ -222,7 +222,7 @@ async def test_whatever_ends_a_users_last_socket_they_leave(ending, monkeypatch)
             async def crash(self, content):
                 raise RuntimeError("a bug in a handler")
 
-            monkeypatch.setattr(LiveChannelConsumer, "client_ping", crash)
+            monkeypatch.setattr(LiveSocketConsumer, "client_ping", crash)
             await socket.send({"type": "ping"})
         leave = await next_of(watcher, "leave")
     assert leave["data"]["user"] == {"id": alice.pk}

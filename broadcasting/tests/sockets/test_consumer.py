@@ -16,7 +16,7 @@ from broadcasting.delivery.fanout import process_fanout
 from broadcasting.log import history
 from broadcasting.log.sequence import current_seq
 from broadcasting.presence.counts import socket_counts
-from broadcasting.sockets.consumer import LiveChannelConsumer
+from broadcasting.sockets.consumer import LiveSocketConsumer
 from posts.models import Post
 from realtime_site.asgi import application
 from testing.asgi_sockets import make_user_with_token, open_socket, refused_with
@@ -299,7 +299,7 @@ async def test_a_consumer_that_crashes_leaves_no_ghost_in_fanout_stats_or_metric
         raise RuntimeError("a bug in a handler")
 
     sockets_before = metrics.sockets_open.labels("posts")._value.get()
-    monkeypatch.setattr(LiveChannelConsumer, "client_ping", crash)
+    monkeypatch.setattr(LiveSocketConsumer, "client_ping", crash)
     socket = await open_socket("/ws/posts")
     await socket.recv("connection")
     assert process_fanout.socket_counts() == {"posts": 1}

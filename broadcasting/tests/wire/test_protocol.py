@@ -1,13 +1,12 @@
 """
 wire/protocol.py names every frame type, error code and close code once; the docs' tables,
-the suite's frame checks (testing/protocol.py), the consumers and realtime.js agree.
+the suite's frame checks (testing/protocol.py), the consumer and realtime.js agree.
 (realtime.js speaks /ws/<channel>; the /ws/ frames are checked against the docs.)
 """
 
 import re
 
-from broadcasting.sockets.consumer import LiveChannelConsumer
-from broadcasting.sockets.multiplex import MultiplexConsumer
+from broadcasting.sockets.consumer import CHANNEL_URL_FRAMES, MULTIPLEX_FRAMES, LiveSocketConsumer
 from broadcasting.wire import protocol
 from broadcasting.wire.protocol import (
     CLOSES_WITH,
@@ -57,11 +56,11 @@ def test_the_suites_frame_checks_cover_every_frame_and_error_code():
     assert frame_checks.ERROR_CODES == set(protocol.ErrorCode)
 
 
-def test_the_consumers_answer_every_client_frame():
-    assert LiveChannelConsumer.client_message_types == set(ClientFrame)
-    assert MultiplexConsumer.client_message_types == set(ClientFrame) | set(MultiplexClientFrame)
-    for frame_type in MultiplexConsumer.client_message_types:
-        assert callable(getattr(MultiplexConsumer, f"client_{frame_type}"))
+def test_the_consumer_answers_every_client_frame():
+    assert CHANNEL_URL_FRAMES == set(ClientFrame)
+    assert MULTIPLEX_FRAMES == set(ClientFrame) | set(MultiplexClientFrame)
+    for frame_type in MULTIPLEX_FRAMES:
+        assert callable(getattr(LiveSocketConsumer, f"client_{frame_type}"))
 
 
 def test_the_docs_show_the_multiplexed_sockets_frames():

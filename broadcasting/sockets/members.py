@@ -1,0 +1,78 @@
+"""
+The subscriptions one socket holds, each a member of its channel's hub: joined before
+the channel's position is read (an event committed in between is offered before the
+feed is placed, never lost in a gap), left once, whatever ends it.
+"""
+
+from typing import TYPE_CHECKING
+
+from broadcasting.delivery.fanout import process_fanout
+from broadcasting.delivery.feed import ChannelFeed
+from broadcasting.delivery.outbox import Outbox
+from broadcasting.delivery.subscription import Subscription
+from broadcasting.sockets.presence_watch import PresenceWatch
+from broadcasting.wire.events import LiveEvent, PresenceChange
+
+if TYPE_CHECKING:
+    from broadcasting.sockets.consumer import LiveSocketConsumer
+
+
+class ChannelMember:
+    """One subscription of a socket, as the hub of its channel sees it."""
+
+    def __init__(self, socket: "LiveSocketConsumer", subscription: Subscription, outbox: Outbox) -> None:
+        self.socket = socket
+        self.channel = subscription.channel
+        self.user_pk = socket.user_pk
+        self.feed = ChannelFeed(subscription, outbox)
+
+    def offer(self, event: LiveEvent, now: float) -> None:
+        self.feed.offer(event, now)
+
+    def offer_presence(self, change: PresenceChange) -> None:
+        self.socket.members.presence_watch.offer(change, self.socket.presence_audiences(), self.socket.outbox)
+
+    def check_in(self, committed_seq: int, now: float) -> None:
+        """Called every check interval with the channel's committed seq; a stuck socket closes 4408."""
+        if self.socket.outbox.still_sending(now):
+            self.feed.check_in(committed_seq)
+
+
+class Memberships:
+    """A socket's members by channel, and the channels it watches presence on."""
+
+    def __init__(self) -> None:
+        self.by_channel: dict[str, ChannelMember] = {}
+        self.presence_watch = PresenceWatch()
+
+    def __contains__(self, channel: object) -> bool:
+        return channel in self.by_channel
+
+    def __iter__(self):
+        return iter(tuple(self.by_channel.values()))
+
+    async def join(self, member: ChannelMember) -> bool:
+        """Join the member's hub; False (and not joined) when it was left or the socket closed meanwhile."""
+        self.by_channel[member.channel] = member
+        await process_fanout.add(member)
+        if not self.holds(member) or not member.socket.outbox.open:
+            process_fanout.remove(member)
+            return False
+        return True
+
+    def holds(self, member: ChannelMember) -> bool:
+        return self.by_channel.get(member.channel) is member
+
+    def leave(self, channel: str) -> bool:
+        """Leave ``channel``'s hub and stop its feed; False when not subscribed to it."""
+        member = self.by_channel.pop(channel, None)
+        if member is None:
+            return False
+        process_fanout.remove(member)
+        member.feed.stop()
+        self.presence_watch.forget(channel)
+        return True
+
+    def leave_all(self) -> None:
+        for channel in tuple(self.by_channel):
+            self.leave(channel)
