@@ -28,7 +28,7 @@ FRAME_KEYS: dict[str, set[str]] = {
 }
 ERROR_CODES = set(ErrorCode)
 
-# /ws/ (sockets/multiplex.py): its connection frame names no channel; its own frames.
+# /ws/: its connection frame names no channel; its own frames.
 MULTIPLEX_CONNECTION_KEYS = {"type", "message", "client_id", "timestamp"}
 MULTIPLEX_FRAME_KEYS: dict[str, set[str]] = {
     MultiplexServerFrame.SUBSCRIBED: {"type", "channel", "seq", "epoch"},

@@ -13,7 +13,8 @@ the event's per-audience renderings; the filter narrows that further.
 import dataclasses
 from dataclasses import dataclass
 
-from broadcasting.live.filters import FilterParams, LiveFilter, frame_for
+from broadcasting.delivery.filter_decisions import filter_decisions
+from broadcasting.live.filters import FilterParams, LiveFilter
 from broadcasting.wire.events import LiveEvent
 
 
@@ -34,11 +35,22 @@ class Subscription:
         return self.live_filter is not None
 
     def frame_for(self, event: LiveEvent) -> str | None:
-        """The frame this subscription gets of ``event``; None when the event is not for it."""
+        """
+        The frame this subscription gets of ``event``; None when the event is not for it.
+        Through a filter, an object entering the set arrives as ``created``, one leaving
+        it as ``deleted``; events of objects outside it, before and after, are not sent
+        (the feed puts one ``sync`` before the next frame). Custom events reach every filter.
+        """
         rendering = event.rendering_for(self.audiences, self.own_keys)
-        if self.live_filter is None:
+        scope = event.scope
+        if self.live_filter is None or scope is None or rendering is None:
             return rendering
-        return frame_for(self.live_filter, event, rendering)
+        was_in, is_in = filter_decisions.decided_about(self.live_filter, event)
+        if was_in == is_in:
+            return rendering if is_in else None
+        if is_in and scope["before"] is None:
+            return rendering  # a new object: ``created`` already
+        return event.entered_or_left_for(self.audiences, entered=is_in)
 
     def seen_by(self, audiences: tuple[str, ...]) -> "Subscription":
         """The same subscription for a viewer whose audiences changed (a staff flag flipped)."""

@@ -8,10 +8,10 @@ definition for both) accepts that FilterSet's parameters on the socket URL:
 
 Parameters are validated by the FilterSet's own form, so a socket refuses exactly what
 the REST list refuses (``invalid_filter``, close 4400). Each model event carries the
-values of the filtered fields before and after the change (``scope``, see
-publish/commit_queue.py), so a filter is decided in memory, once per distinct filter per event in
-each process (``LiveEvent.memo``), never with a query per socket. An object that
-starts to match reaches the socket as ``created``, one that stops as ``deleted``.
+values of the filtered fields before and after the change (its ``scope``), so a filter
+is decided in memory, once per distinct filter per event in each process
+(delivery/filter_decisions.py), never with a query per socket. An object that starts to
+match reaches the socket as ``created``, one that stops as ``deleted``.
 
 Filters are evaluated by their ``field_name`` and ``lookup_expr``; the lookups in
 LOOKUPS are supported. A filter with a ``method`` (custom queryset code) cannot be
@@ -111,7 +111,7 @@ class Condition:
 class LiveFilter:
     """
     One socket's filter: every condition holds on the object's state. Hashable, so equal
-    filters of different sockets are one key of ``LiveEvent.memo``.
+    filters of different sockets are decided once per event (delivery/filter_decisions.py).
     """
 
     conditions: tuple[Condition, ...]
@@ -169,37 +169,6 @@ class LiveFilter:
                     )
                 )
         return cls(tuple(conditions)) if conditions else None
-
-
-MODEL_FRAME_PREFIX = '{"type":"'
-
-
-def frame_for(live_filter: LiveFilter, event, rendering: str | None) -> str | None:
-    """
-    What a socket with ``live_filter`` gets of ``event``, given the ``rendering`` its
-    audience gets unfiltered (None: nothing for it). An object entering the filtered set
-    arrives as ``created``, one leaving it as ``deleted``; events of objects outside
-    it, before and after, are not sent (the feed puts one ``sync`` before the next
-    frame). Custom events have no object and reach every filtered socket.
-    """
-    scope = event.scope
-    if scope is None or rendering is None:
-        return rendering
-    decided = event.memo.get(live_filter)
-    if decided is None:
-        decided = (live_filter.matches(scope.get("before")), live_filter.matches(scope.get("after")))
-        event.memo[live_filter] = decided
-    was_in, is_in = decided
-    if was_in and is_in:
-        return rendering
-    action = rendering[len(MODEL_FRAME_PREFIX) : rendering.index('"', len(MODEL_FRAME_PREFIX))]
-    if is_in:  # entering the set: it is new to this socket
-        if action == "updated":
-            return MODEL_FRAME_PREFIX + "created" + rendering[len(MODEL_FRAME_PREFIX) + len(action) :]
-        return rendering if action == "created" else None
-    if was_in:  # leaving the set: gone for this socket
-        return scope["left"] if action in ("updated", "deleted") else None
-    return None
 
 
 # Longest filter parameter name: the longest a FilterSet declares is far shorter.

@@ -26,7 +26,7 @@ from broadcasting.conf import realtime_setting
 from broadcasting.live import audience
 from broadcasting.live.registry import live_models
 from broadcasting.presence.store import ChannelPresenceState
-from broadcasting.wire import frames
+from broadcasting.wire import frames, renderings
 from broadcasting.wire.events import PresenceChange
 from broadcasting.wire.protocol import ServerFrame
 
@@ -51,7 +51,7 @@ def shown_user(user: Any, audience_key: str) -> dict:
         audience_key = audience.PUBLIC
     elif audience_key not in visible and audience.PUBLIC not in visible:
         return {"id": user.pk}
-    return frames.serialize_for(live_model, user, audience_key)
+    return renderings.serialize_for(live_model, user, audience_key)
 
 
 def join_change(channel: str, user_key: str) -> PresenceChange | None:
@@ -60,10 +60,7 @@ def join_change(channel: str, user_key: str) -> PresenceChange | None:
     if user is None:
         return None
     keys = [audience.STAFF, audience.owner_audience(user.pk), audience.PUBLIC, audience.ANONYMOUS]
-    renderings = {
-        key: frames.encode({"type": ServerFrame.JOIN, "channel": channel, "data": {"user": shown_user(user, key)}})
-        for key in keys
-    }
+    renderings = {key: frames.encode(frames.join_frame(channel, shown_user(user, key))) for key in keys}
     public = renderings[audience.PUBLIC]
     return PresenceChange(
         channel,
@@ -75,8 +72,9 @@ def join_change(channel: str, user_key: str) -> PresenceChange | None:
 def leave_change(channel: str, user_key: str) -> PresenceChange:
     """A ``leave`` names the user by id only: the same for every reader."""
     user_id: int | str = int(user_key) if user_key.isdigit() else user_key
-    frame = {"type": ServerFrame.LEAVE, "channel": channel, "data": {"user": {"id": user_id}}}
-    return PresenceChange(channel, ServerFrame.LEAVE, {audience.PUBLIC: frames.encode(frame)})
+    return PresenceChange(
+        channel, ServerFrame.LEAVE, {audience.PUBLIC: frames.encode(frames.leave_frame(channel, user_id))}
+    )
 
 
 def users_by_key(user_keys: Iterable[str]) -> dict[str, Any]:
@@ -136,8 +134,4 @@ def presence_frame(channel: str, state: ChannelPresenceState, audience_key: str)
         own = listing.users.get(audience_key.removeprefix("user:"))
         if own is not None:
             shown = [shown_user(own, audience_key) if row["id"] == own.pk else row for row in shown]
-    return {
-        "type": ServerFrame.PRESENCE,
-        "channel": channel,
-        "data": {"users": shown, "user_count": len(state.users), "anonymous": state.anonymous},
-    }
+    return frames.presence_frame(channel, shown, len(state.users), state.anonymous)

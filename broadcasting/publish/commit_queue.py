@@ -25,7 +25,7 @@ from broadcasting.live.filters import field_state
 from broadcasting.live.registry import LiveModel
 from broadcasting.log import history
 from broadcasting.log.sequence import take_next_seq
-from broadcasting.wire import frames
+from broadcasting.wire import frames, renderings
 from broadcasting.wire.events import LiveEvent
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class PendingModelEvent(PendingEvent):
     def _render(self, instance: models.Model, deleted: bool) -> None:
         visible_after = frozenset() if deleted else audience.visible_to(self.live_model, instance)
         state_after = None if deleted else field_state(self.live_model.filtered_fields, instance)
-        self.renderings = frames.model_event_renderings(
+        rendered = renderings.model_event_renderings(
             self.live_model,
             instance,
             self.pk,
@@ -108,11 +108,14 @@ class PendingModelEvent(PendingEvent):
             visible_after=visible_after,
             # An object that moved in or out of a filter is news to filtered sockets.
             previous=self.previous if state_after == self.state_before else None,
+            existed_before=self.state_before is not None,
         )
+        self.renderings = rendered.renderings
         self.scope = {
             "before": self.state_before,
             "after": state_after,
-            "left": frames.left_scope_frame(self.live_model.channel, self.pk, self.seq, self.timestamp),
+            "entered": rendered.entered,
+            "left": rendered.left,
         }
 
     def merge(self, instance: models.Model, deleted: bool, exclude_client: str | None) -> "PendingModelEvent":
@@ -228,7 +231,7 @@ def queue_custom_event(
     with transaction.atomic(using=using, savepoint=False):
         seq = take_next_seq(channel, using)
         event = PendingEvent(channel, seq, exclude_client, send, using)
-        event.renderings = frames.custom_event_renderings(channel, event_type, data, seq, frames.utc_timestamp())
+        event.renderings = renderings.custom_event_renderings(channel, event_type, data, seq, frames.utc_timestamp())
         history.record(event.event(), using)
         event.register()
 

@@ -49,8 +49,6 @@ from broadcasting.wire.protocol import (
     CloseCode,
     ErrorCode,
     MultiplexClientFrame,
-    MultiplexServerFrame,
-    ServerFrame,
     error_frame,
 )
 
@@ -157,8 +155,7 @@ class LiveSocketConsumer(AsyncJsonWebsocketConsumer):
 
     def refuse_subscription(self, refused: Refused, channel: object) -> None:
         """An error frame naming the channel the client gave (a string, cut short); the socket stays open."""
-        named = channel[:64] if isinstance(channel, str) else None
-        self.reply({**error_frame(refused.code, refused.message), "channel": named})
+        self.reply(frames.channel_error_frame(refused.code, refused.message, channel))
 
     # --- Client frames ----------------------------------------------------------------
 
@@ -180,10 +177,10 @@ class LiveSocketConsumer(AsyncJsonWebsocketConsumer):
                 await getattr(self, f"client_{content['type']}")(content)
 
     async def client_ping(self, content: dict) -> None:
-        self.reply({"type": ServerFrame.PONG, "message": "pong"})
+        self.reply(frames.pong_frame())
 
     async def client_get_stats(self, content: dict) -> None:
-        self.reply({"type": ServerFrame.STATS, "data": await socket_counts.stats()})
+        self.reply(frames.stats_frame(await socket_counts.stats()))
 
     async def client_get_presence(self, content: dict) -> None:
         """``get_presence`` of the URL's channel, or on /ws/ of the subscribed ``channel`` it names."""
@@ -218,7 +215,7 @@ class LiveSocketConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(channel, str) or not self.members.leave(channel):
             self.refuse_subscription(Refused(ErrorCode.BAD_REQUEST, "Not subscribed to that channel."), channel)
             return
-        self.reply({"type": MultiplexServerFrame.UNSUBSCRIBED, "channel": channel})
+        self.reply(frames.unsubscribed_frame(channel))
 
     def presence_audiences(self) -> tuple[str, ...]:
         return presence_audiences(self.audiences, self.credentials is not None)

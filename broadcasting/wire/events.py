@@ -8,12 +8,15 @@ already-encoded frames keyed by audience (see live/audience.py), so no socket ev
 serializer or json.dumps.
 """
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from broadcasting.live import audience
+from broadcasting.wire import frames
+from broadcasting.wire.protocol import ServerFrame
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,15 +25,21 @@ class LiveEvent:
     seq: int
     renderings: Mapping[str, str]
     exclude_client: str | None = None
-    # Model events: the object's filtered fields before and after the change, and the
-    # frame of its leaving a filter (live/filters.py); None for custom events.
+    # Model events: the object's filtered fields ``before`` and ``after`` the change, and
+    # the texts a filtered socket gets when it ``entered`` or ``left`` its filter, by
+    # audience (wire/renderings.py); None for custom events.
     scope: Mapping[str, Any] | None = None
-    # Per process: what each distinct filter decided about this event, decided once.
-    memo: dict[Any, tuple[bool, bool]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.renderings, MappingProxyType):
             object.__setattr__(self, "renderings", MappingProxyType(dict(self.renderings)))
+        if self.scope is not None and isinstance(self.scope.get("left"), str):
+            object.__setattr__(self, "scope", _scope_of_a_single_left_frame(self.scope, self.renderings))
+
+    def entered_or_left_for(self, audiences: tuple[str, ...], entered: bool) -> str | None:
+        """What a filtered socket of ``audiences`` gets when the object entered (or left) its filter."""
+        assert self.scope is not None
+        return audience.pick_rendering(self.scope["entered" if entered else "left"], audiences) or None
 
     def rendering_for(self, audiences: tuple[str, ...], own_keys: frozenset[str]) -> str | None:
         """
@@ -62,6 +71,25 @@ class LiveEvent:
             message.get("exclude_client"),
             message.get("scope"),
         )
+
+
+def _scope_of_a_single_left_frame(scope: Mapping[str, Any], renderings: Mapping[str, str]) -> dict[str, Any]:
+    """
+    A scope as a server before per-audience filter texts stored and sent it (history
+    rows, and a rolling deploy's older processes): its texts made from the renderings.
+    """
+    actions = {key: json.loads(text)["type"] if text else None for key, text in renderings.items()}
+    entered = {}
+    for key, text in renderings.items():
+        if actions[key] == ServerFrame.UPDATED:
+            entered[key] = frames.encode({**json.loads(text), "type": ServerFrame.CREATED})
+        else:
+            entered[key] = text if actions[key] == ServerFrame.CREATED else audience.NOTHING_VISIBLE
+    left = {
+        key: scope["left"] if action in (ServerFrame.UPDATED, ServerFrame.DELETED) else audience.NOTHING_VISIBLE
+        for key, action in actions.items()
+    }
+    return {**scope, "entered": entered, "left": left}
 
 
 @dataclass(frozen=True, slots=True)

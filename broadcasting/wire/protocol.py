@@ -39,7 +39,7 @@ class ClientFrame(StrEnum):
 
 
 class MultiplexClientFrame(StrEnum):
-    """What a client sends on /ws/ besides ClientFrame (sockets/multiplex.py)."""
+    """What a client sends on /ws/ besides ClientFrame."""
 
     SUBSCRIBE = "subscribe"
     UNSUBSCRIBE = "unsubscribe"

@@ -11,11 +11,7 @@ import random
 import httpx
 import pytest
 from asgiref.sync import sync_to_async
-from django.http import QueryDict
 
-from broadcasting.live.filters import LiveFilter, frame_for
-from broadcasting.live.registry import live_models
-from broadcasting.wire.events import LiveEvent
 from posts.models import Post
 from testing.api import auth
 from testing.asgi_sockets import make_user_with_token, open_socket, refused_with
@@ -147,19 +143,6 @@ async def test_a_filtered_socket_resumes_with_only_its_sets_events():
         ("created", start + 6),
     ]
     await resumed.close()
-
-
-def test_each_distinct_filter_is_decided_once_per_event():
-    live_model = live_models.for_channel("posts")
-    assert live_model is not None
-    scope = {"before": None, "after": {"pk": 1, "author_id": 7, "published": True}, "left": "…"}
-    event = LiveEvent("posts", 5, {"public": '{"type":"created","seq":5}'}, None, scope)
-    same = [LiveFilter.parse(live_model, QueryDict("published=true"), None) for _ in range(3)]
-    other = LiveFilter.parse(live_model, QueryDict("published=false"), None)
-    for live_filter in [*same, other]:
-        assert live_filter is not None
-        frame_for(live_filter, event, event.renderings["public"])
-    assert len(event.memo) == 2
 
 
 @pytest.mark.live_server

@@ -297,7 +297,7 @@ def test_a_process_killed_between_row_and_event_leaves_neither(live_stack):
 
 def test_a_serializer_that_fails_fails_the_write_naming_it(monkeypatch):
     """Rendering failures are decided: the write fails with an error naming the serializer, and rolls back."""
-    from broadcasting.wire.frames import RenderingFailed
+    from broadcasting.wire.renderings import RenderingFailed
     from posts.serializers import PostSerializer
 
     author = make_author()

@@ -1,5 +1,5 @@
 """
-/ws/ (sockets/multiplex.py): many channels on one socket, each subscription with its own filter,
+/ws/: many channels on one socket, each subscription with its own filter,
 seq, epoch and resume; errors per subscription leave the socket open. Through the whole
 ASGI application on the in-memory layer.
 """

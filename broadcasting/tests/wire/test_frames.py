@@ -1,97 +1,41 @@
-"""Events are rendered once per audience, each exactly as REST shows that audience."""
+"""wire/frames.py: every frame the server builds has the shape docs/protocol.md gives it."""
 
 import json
 
-import pytest
-
-from broadcasting.live import audience
-from broadcasting.live.registry import live_models
 from broadcasting.wire import frames
-from posts.models import Post
+from broadcasting.wire.protocol import ErrorCode
 from testing.protocol import assert_frame_shape
-from users.models import User
 
-pytestmark = pytest.mark.django_db
-
-POSTS = "posts"
+NOW = frames.utc_timestamp()
 
 
-def render(instance, *, before: frozenset[str], after: frozenset[str], channel: str = POSTS) -> dict[str, dict]:
-    live_model = live_models.for_channel(channel)
-    assert live_model is not None
-    renderings = frames.model_event_renderings(
-        live_model,
-        instance,
-        instance.pk,
-        7,
-        frames.utc_timestamp(),
-        visible_before=before,
-        visible_after=after,
-    )
-    return {key: assert_frame_shape(json.loads(text)) for key, text in renderings.items()}
+def test_each_frame_builder_makes_its_documented_shape():
+    built = [
+        (frames.connection_frame("tab-1"), "connection"),
+        (frames.connection_frame("tab-1", "posts", 3, "e1"), "connection"),
+        (frames.subscribed_frame("posts", 3, "e1"), "subscribed"),
+        (frames.unsubscribed_frame("posts"), "unsubscribed"),
+        (frames.pong_frame(), "pong"),
+        (frames.stats_frame({"total_connections": 0, "total_channels": 0, "channels": {}}), "stats"),
+        (frames.channel_error_frame(ErrorCode.BAD_REQUEST, "no", "posts"), "error"),
+        (frames.model_event_frame("updated", "posts", 3, NOW, {"id": 1}), "updated"),
+        (frames.model_event_frame("created", "posts", 3, NOW, {"id": 1}, truncated=True), "created"),
+        (frames.custom_event_frame("notice", "posts", 3, "t", {"a": 1}), None),
+        (frames.join_frame("posts", {"id": 1}), "join"),
+        (frames.leave_frame("posts", 1), "leave"),
+        (frames.presence_frame("posts", [{"id": 1}], 1, 0), "presence"),
+        (frames.reset_frame("posts", 3, "e1", "too far behind"), "reset"),
+        (json.loads(frames.sync_frame("posts", 12)), "sync"),
+    ]
+    for frame, frame_type in built:
+        if frame_type is not None:
+            assert_frame_shape(json.loads(frames.encode(frame)), frame_type)
 
 
-def visible(instance, channel: str = POSTS) -> frozenset[str]:
-    return audience.visible_to(live_models.for_channel(channel), instance)
-
-
-def test_user_event_shows_email_to_staff_and_self_only(make_user):
-    user = make_user("seen@example.com")
-    renderings = render(user, before=visible(user, "users"), after=visible(user, "users"), channel="users")
-    assert renderings[audience.STAFF]["data"]["email"] == "seen@example.com"
-    assert renderings[audience.owner_audience(user.pk)]["data"]["email"] == "seen@example.com"
-    assert set(renderings[audience.PUBLIC]["data"]) == {"id", "name", "is_active", "created_at"}
-    assert all("password" not in rendering["data"] for rendering in renderings.values())
-
-
-def test_draft_post_is_rendered_for_staff_and_author_only(make_user):
-    post = Post.objects.create(title="draft", author=make_user())
-    renderings = render(post, before=frozenset(), after=visible(post))
-    assert set(renderings) == {audience.STAFF, audience.owner_audience(post.author_id)}
-    assert {frame["type"] for frame in renderings.values()} == {"created"}
-    stranger = User(pk=post.author_id + 1000)
-    texts = {key: json.dumps(frame) for key, frame in renderings.items()}
-    assert audience.pick_rendering(texts, audience.audiences_of(stranger)) is None
-
-
-def test_published_post_renderings_are_not_duplicated(make_user):
-    post = Post.objects.create(title="public", author=make_user(), published=True)
-    # Staff and the author see what everyone sees: one rendering serves all.
-    assert list(render(post, before=frozenset(), after=visible(post))) == [audience.PUBLIC]
-
-
-def test_unpublishing_is_a_delete_for_the_public_and_an_update_for_author_and_staff(make_user):
-    post = Post.objects.create(title="was public", author=make_user(), published=True)
-    before = visible(post)
-    post.published = False
-    renderings = render(post, before=before, after=visible(post))
-    assert renderings[audience.PUBLIC]["type"] == "deleted"
-    assert renderings[audience.PUBLIC]["data"] == {"id": post.pk}
-    assert renderings[audience.STAFF]["type"] == "updated"
-    assert renderings[audience.owner_audience(post.author_id)]["type"] == "updated"
-
-
-def test_publishing_is_a_create_for_the_public(make_user):
-    post = Post.objects.create(title="draft", author=make_user())
-    before = visible(post)
-    post.published = True
-    renderings = render(post, before=before, after=visible(post))
-    assert renderings[audience.PUBLIC]["type"] == "created"
-    assert renderings[audience.STAFF]["type"] == "updated"
-
-
-def test_deleted_draft_is_not_announced_to_the_public(make_user):
-    post = Post.objects.create(title="draft", author=make_user())
-    renderings = render(post, before=visible(post), after=frozenset())
-    assert audience.PUBLIC not in renderings
-    assert renderings[audience.STAFF] == {**renderings[audience.STAFF], "type": "deleted", "data": {"id": post.pk}}
-
-
-def test_custom_event_reaches_every_audience():
-    renderings = frames.custom_event_renderings("posts", "notice", {"a": 1}, 3, frames.utc_timestamp())
-    rendering = audience.pick_rendering(renderings, (audience.STAFF, audience.PUBLIC))
-    assert json.loads(rendering)["data"] == {"a": 1}
+def test_an_error_of_a_subscription_names_its_channel_cut_short_or_null():
+    assert frames.channel_error_frame(ErrorCode.BAD_REQUEST, "no", "x" * 100)["channel"] == "x" * 64
+    assert frames.channel_error_frame(ErrorCode.BAD_REQUEST, "no", ["posts"])["channel"] is None
 
 
 def test_sync_frame_is_valid_json_with_the_seq():
-    assert assert_frame_shape(json.loads(frames.sync_frame("posts", 12)), "sync")["seq"] == 12
+    assert assert_frame_shape(json.loads(frames.sync_frame('po"sts', 12)), "sync")["seq"] == 12
