@@ -19,7 +19,7 @@ def test_an_event_cannot_be_changed_by_its_readers():
     with pytest.raises(dataclasses.FrozenInstanceError):
         event.seq = 8
     with pytest.raises(TypeError):
-        event.renderings[audience.PUBLIC] = "{}"  # type: ignore[index]
+        event.renderings[audience.PUBLIC] = "{}"
 
 
 def test_an_event_stored_with_a_single_left_frame_still_enters_and_leaves_filters():
