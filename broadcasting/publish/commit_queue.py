@@ -15,11 +15,11 @@ committed state from the history, never the rolled-back one.
 
 import copy
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from django.db import models, transaction
 
+from broadcasting.layer.transport import send_event_rollback_unsafe
 from broadcasting.live import audience
 from broadcasting.live.filters import field_state
 from broadcasting.live.registry import LiveModel
@@ -30,18 +30,14 @@ from broadcasting.wire.events import LiveEvent
 
 logger = logging.getLogger(__name__)
 
-# send(event): the transport's immediate send.
-SendFunction = Callable[[LiveEvent], Any]
-
 
 class PendingEvent:
     """An event with its seq taken and history written, published when on_commit calls it."""
 
-    def __init__(self, channel: str, seq: int, exclude_client: str | None, send: SendFunction, using: str) -> None:
+    def __init__(self, channel: str, seq: int, exclude_client: str | None, using: str) -> None:
         self.channel = channel
         self.seq = seq
         self.exclude_client = exclude_client
-        self.send = send
         self.using = using
         self.renderings: dict[str, str] = {}
         self.scope: dict[str, Any] | None = None
@@ -61,7 +57,7 @@ class PendingEvent:
     def __call__(self) -> None:
         if self.superseded:
             return  # a later save's successor sends it, or, rolled back, the history has it
-        self.send(self.event())
+        send_event_rollback_unsafe(self.event())
         if history.should_prune_after(self.seq):
             try:
                 history.prune(self.channel, self.seq, self.using)
@@ -83,10 +79,9 @@ class PendingModelEvent(PendingEvent):
         previous: models.Model | None,
         deleted: bool,
         exclude_client: str | None,
-        send: SendFunction,
         using: str,
     ) -> None:
-        super().__init__(live_model.channel, seq, exclude_client, send, using)
+        super().__init__(live_model.channel, seq, exclude_client, using)
         self.live_model = live_model
         self.pk = instance.pk
         self.visible_before = visible_before
@@ -195,7 +190,6 @@ def queue_model_event(
     deleted: bool,
     exclude_client: str | None,
     using: str,
-    send: SendFunction,
     previous: models.Model | None = None,
 ) -> None:
     """Queue (or merge into the pending) event of a change to ``instance``."""
@@ -214,7 +208,6 @@ def queue_model_event(
             previous=previous,
             deleted=deleted,
             exclude_client=exclude_client,
-            send=send,
             using=using,
         )
         history.record(event.event(), using)
@@ -222,15 +215,13 @@ def queue_model_event(
         _pending_index(transaction.get_connection(using))[(event.channel, event.pk)] = event
 
 
-def queue_custom_event(
-    channel: str, event_type: str, data: Any, *, exclude_client: str | None, using: str, send: SendFunction
-) -> None:
+def queue_custom_event(channel: str, event_type: str, data: Any, *, exclude_client: str | None, using: str) -> None:
     """Queue a custom event; it takes its seq now and sends when the transaction commits."""
     # No savepoint of its own: if the event cannot be queued, the change it announces
     # must not commit either, even if the caller catches the error.
     with transaction.atomic(using=using, savepoint=False):
         seq = take_next_seq(channel, using)
-        event = PendingEvent(channel, seq, exclude_client, send, using)
+        event = PendingEvent(channel, seq, exclude_client, using)
         event.renderings = renderings.custom_event_renderings(channel, event_type, data, seq, frames.utc_timestamp())
         history.record(event.event(), using)
         event.register()
@@ -242,7 +233,6 @@ def queue_deleted_batch(
     *,
     exclude_client: str | None,
     using: str,
-    send: SendFunction,
 ) -> None:
     """
     Queue the ``deleted`` events of objects one delete removed together (a cascade, a
@@ -269,7 +259,6 @@ def queue_deleted_batch(
                 previous=None,
                 deleted=True,
                 exclude_client=exclude_client,
-                send=send,
                 using=using,
             )
             for number, instance in enumerate(fresh)

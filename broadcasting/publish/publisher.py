@@ -28,7 +28,6 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, models, router
 
-from broadcasting.layer.transport import send_event_rollback_unsafe
 from broadcasting.live import audience
 from broadcasting.live.filters import field_state
 from broadcasting.live.registry import LiveModel, live_models
@@ -68,7 +67,6 @@ def _queue(
         deleted=deleted,
         exclude_client=exclude_client,
         using=using or router.db_for_write(type(instance), instance=instance),
-        send=send_event_rollback_unsafe,
         previous=previous,
     )
 
@@ -134,7 +132,6 @@ def broadcast_deleted_together(
         instances,
         exclude_client=exclude_client,
         using=using or router.db_for_write(type(instances[0]), instance=instances[0]),
-        send=send_event_rollback_unsafe,
     )
 
 
@@ -149,9 +146,7 @@ def broadcast_custom(
         raise ValueError(f"Unknown channel {channel!r}; registered: {', '.join(live_models.channels())}.")
     if not CUSTOM_EVENT_RE.match(event) or event in RESERVED_EVENT_TYPES:
         raise ValueError(f"Invalid custom event name {event!r}.")
-    commit_queue.queue_custom_event(
-        channel, event, data, exclude_client=exclude_client, using=using, send=send_event_rollback_unsafe
-    )
+    commit_queue.queue_custom_event(channel, event, data, exclude_client=exclude_client, using=using)
 
 
 def broadcast_to_all_channels(message: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> None:
