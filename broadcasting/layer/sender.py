@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable
 
 from broadcasting import metrics
 from broadcasting.conf import realtime_setting
+from broadcasting.layer import groups
 from broadcasting.runtime.circuit import Circuit
 from broadcasting.wire.events import LiveEvent
 
@@ -49,7 +50,9 @@ Connect = Callable[[], Awaitable[None]]
 
 
 class EventSender:
-    def __init__(self, send_round: SendRound, connect: Connect | None = None) -> None:
+    def __init__(
+        self, send_round: SendRound = groups.send_round, connect: Connect | None = groups.open_connection
+    ) -> None:
         self.send_round = send_round
         self.connect = connect
         self._queue: collections.deque[LiveEvent] = collections.deque()

@@ -20,26 +20,17 @@ import atexit
 import logging
 import uuid
 from dataclasses import dataclass, field
-from itertools import groupby
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
 
 from broadcasting import metrics
+from broadcasting.layer.groups import LIVE_EVENT_MESSAGE_TYPE, PRESENCE_MESSAGE_TYPE, group_name, send_round
 from broadcasting.layer.sender import EventSender
 from broadcasting.runtime.per_loop import PerLoop
 from broadcasting.wire.events import LiveEvent, PresenceChange
 
 logger = logging.getLogger(__name__)
-
-# The types of the messages on the layer: live events, and presence's joins and leaves.
-LIVE_EVENT_MESSAGE_TYPE = "live.event"
-PRESENCE_MESSAGE_TYPE = "live.presence"
-
-
-def group_name(channel: str) -> str:
-    """The Channels group whose members are the processes with sockets on ``channel``."""
-    return f"live.{channel}"
 
 
 def send_event_rollback_unsafe(event: LiveEvent) -> None:
@@ -61,7 +52,7 @@ def _send_in_memory(event: LiveEvent) -> None:
         metrics.events_published.labels(event.channel).inc()
         return
     try:
-        async_to_sync(_send_round)([event])
+        async_to_sync(send_round)([event])
     except Exception:
         logger.exception(
             "Could not publish seq %s on channel %r; sockets get it from the history.", event.seq, event.channel
@@ -71,27 +62,7 @@ def _send_in_memory(event: LiveEvent) -> None:
     metrics.events_published.labels(event.channel).inc()
 
 
-async def _send_round(events: list[LiveEvent]) -> None:
-    """Send events in order within each channel, channels side by side."""
-    layer = get_channel_layer()
-
-    async def send_channel(channel_events: list[LiveEvent]) -> None:
-        for event in channel_events:
-            await layer.group_send(group_name(event.channel), event.to_message(LIVE_EVENT_MESSAGE_TYPE))
-
-    by_channel = [list(events) for _, events in groupby(sorted(events, key=lambda e: e.channel), lambda e: e.channel)]
-    await asyncio.gather(*(send_channel(channel_events) for channel_events in by_channel))
-
-
-async def _connect_sender() -> None:
-    """
-    Open the sender thread's connection the way a round would: a group_send to a
-    group nobody subscribes to (on the pub/sub layer, a PUBLISH that reaches no one).
-    """
-    await get_channel_layer().group_send(group_name("sender-warm-up"), {"type": "warm.up"})
-
-
-event_sender = EventSender(_send_round, connect=_connect_sender)
+event_sender = EventSender()
 atexit.register(event_sender.drain_at_exit)
 
 

@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import channel_layers, get_channel_layer
 from django.db import connections
 
-from broadcasting.layer.transport import group_name
+from broadcasting.layer.groups import group_name
 from broadcasting.live import audience
 from testing.protocol import assert_frame_shape
 

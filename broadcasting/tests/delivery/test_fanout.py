@@ -9,7 +9,7 @@ from django.test import override_settings
 
 from broadcasting import metrics
 from broadcasting.delivery.fanout import ChannelFanout
-from broadcasting.layer.transport import group_name
+from broadcasting.layer.groups import group_name
 from broadcasting.wire.events import LiveEvent
 from realtime_site.asgi import application
 

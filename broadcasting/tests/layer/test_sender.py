@@ -8,7 +8,7 @@ import redis
 from django.test import override_settings
 
 from broadcasting import metrics
-from broadcasting.layer import transport
+from broadcasting.layer import groups
 from broadcasting.layer.sender import ROUND_EVENTS, EventSender
 from broadcasting.wire.events import LiveEvent
 from testing.redis_server import redis_channel_layers
@@ -128,7 +128,7 @@ def test_a_layer_that_cannot_be_reached_at_warm_up_changes_nothing_else(caplog):
 
 
 def test_the_layer_sender_connects_to_a_real_redis_at_warm_up(own_redis):
-    """The project's own sender connect (layer/transport.py) opens a connection to Redis before any event."""
+    """The project's own sender connect (layer/groups.py) opens a connection to Redis before any event."""
     redis_server = own_redis()
     layer = redis_channel_layers(redis_server.url)
     rounds: list[list[int]] = []
@@ -140,7 +140,7 @@ def test_the_layer_sender_connects_to_a_real_redis_at_warm_up(own_redis):
     try:
         with override_settings(CHANNEL_LAYERS=layer):
             before = len(admin.client_list())
-            sender = EventSender(record_round, connect=transport._connect_sender)
+            sender = EventSender(record_round, connect=groups.open_connection)
             sender.warm_up()
             assert sender.drain(timeout_secs=5)
             assert len(admin.client_list()) == before + 1  # the sender thread's, open with no event sent
