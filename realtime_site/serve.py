@@ -7,7 +7,7 @@ and hypercorn (bench/RESULTS.md): uvicorn's sends wait while a client does not r
 which is what lets a slow socket be found and closed (delivery/outbox.py), and per-message
 deflate is off so an event encoded once is not compressed again for every socket.
 Its WebSocket protocol is uvicorn's websockets-sansio one, holding less per socket
-(ws_protocol.py).
+(broadcasting/runtime/uvicorn_adapter.py).
 
 WORKERS processes each listen on the same port with SO_REUSEPORT, so the kernel
 spreads connections evenly over them. (uvicorn's own ``--workers`` shares one listening
@@ -114,7 +114,7 @@ def uvicorn_config(host: str, port: int, loop: str = "uvloop") -> "uvicorn.Confi
     """A worker's uvicorn settings (bench/socket_memory.py measures under them, on the asyncio loop)."""
     import uvicorn
 
-    from .ws_protocol import LeanWebSocketProtocol
+    from broadcasting.runtime.uvicorn_adapter import LeanWebSocketProtocol
 
     return uvicorn.Config(
         ASGI_APPLICATION,

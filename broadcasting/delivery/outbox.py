@@ -18,14 +18,15 @@ handshake is over, and nothing is sent after the close.
 """
 
 import asyncio
-import functools
 import logging
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
 from broadcasting import metrics
 from broadcasting.conf import realtime_setting
+from broadcasting.runtime import asyncio_adapter, daphne_adapter
+from broadcasting.runtime.daphne_adapter import ServerSend
 from broadcasting.wire import frames
 from broadcasting.wire.protocol import CloseCode, ErrorCode, error_frame
 
@@ -34,50 +35,6 @@ logger = logging.getLogger(__name__)
 # A replay waits for room below this share of the limit before it queues its next page.
 REPLAY_ROOM_SHARE = 0.5
 REPLAY_ROOM_POLL_SECS = 0.02
-
-ServerSend = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
-
-
-def _daphne_protocol(server_send: ServerSend) -> Any | None:
-    """daphne's protocol object behind its send (functools.partial(server.handle_reply, protocol))."""
-    protocol = server_send.args[0] if isinstance(server_send, functools.partial) and server_send.args else None
-    return protocol if hasattr(getattr(protocol, "transport", None), "dataBuffer") else None
-
-
-def server_backlog_probe(server_send: ServerSend) -> Callable[[], int] | None:
-    """
-    How many bytes the ASGI server holds for this socket, where the server never makes
-    a send wait: daphne writes every frame into its Twisted transport at once, so a
-    client that does not read grows that buffer instead of slowing the send. Servers
-    that make sends wait (uvicorn) need no probe: their stuck send is the signal.
-    """
-    protocol = _daphne_protocol(server_send)
-    if protocol is None:
-        return None
-    transport = protocol.transport
-    return lambda: len(transport.dataBuffer) + getattr(transport, "_tempDataLen", 0)
-
-
-async def _finish_started(coroutine, awaiting) -> None:
-    """
-    Run to completion a coroutine that was started by hand (``coroutine.send(None)``)
-    and is now waiting on ``awaiting``: what a Task would have done with it.
-    """
-    try:
-        while True:
-            if awaiting is None:
-                await asyncio.sleep(0)  # a bare yield: give the loop a turn
-            else:
-                # Take the future over from the started coroutine, as Task.__step does.
-                awaiting._asyncio_future_blocking = False
-                await awaiting
-            try:
-                awaiting = coroutine.send(None)
-            except StopIteration:
-                return
-    except BaseException:
-        coroutine.close()
-        raise
 
 
 class Outbox:
@@ -101,7 +58,7 @@ class Outbox:
         on_close: Callable[[int], None],
     ) -> None:
         self._server_send = server_send
-        self._server_backlog = server_backlog_probe(server_send)
+        self._server_backlog = daphne_adapter.server_backlog_probe(server_send)
         self.channel_label = channel_label
         self.max_bytes = max_bytes
         self.send_timeout_secs = send_timeout_secs
@@ -141,12 +98,12 @@ class Outbox:
             # Start the server's send here; it is usually over before it would suspend.
             send = self._server_send({"type": "websocket.send", "text": text})
             try:
-                awaiting = send.send(None)
-            except StopIteration:
-                return True
+                awaiting = asyncio_adapter.start(send)
             except Exception as error:
                 self._send_failed(error)
                 return False
+            if awaiting is asyncio_adapter.DONE:
+                return True
             # The server pushes back: finish this send, then what queues behind it, in a task.
             self.sending_since = self._loop.time()
             self._writer = self._loop.create_task(self._drain(send, awaiting))
@@ -189,11 +146,9 @@ class Outbox:
         self.queued_bytes = 0
         self.close_code = CloseCode.SLOW_CONSUMER
         self._on_close(CloseCode.SLOW_CONSUMER)
-        protocol = _daphne_protocol(self._server_send)
-        if protocol is not None and hasattr(protocol, "closeHandshakeTimeout"):
-            # autobahn drops the connection 1 s after its close frame unless the client
-            # answers; a slow reader needs longer to read its way to the 4408.
-            protocol.closeHandshakeTimeout = self.send_timeout_secs
+        # daphne drops a connection 1 s after its close frame unless the client answers;
+        # a slow reader needs longer to read its way to the 4408.
+        daphne_adapter.wait_longer_for_close(self._server_send, self.send_timeout_secs)
         if self._writer is not None:
             # The server is not taking frames: give up the stuck one; the close waits
             # for the server, which lets it through as soon as the client reads.
@@ -248,7 +203,7 @@ class Outbox:
     async def _drain(self, started_send=None, awaiting=None) -> None:
         try:
             if started_send is not None:
-                await _finish_started(started_send, awaiting)
+                await asyncio_adapter.finish_started(started_send, awaiting)
             while self._frames:
                 text = self._frames.popleft()
                 self.queued_bytes -= len(text)
@@ -296,5 +251,4 @@ class Outbox:
         except Exception:
             if code == 1000 or 3000 <= code <= 4999:
                 raise
-            # daphne (autobahn) refuses 1009, 1011 and 1012 from an application.
-            await self._server_send({"type": "websocket.close", "code": 1000})
+            await self._server_send({"type": "websocket.close", "code": daphne_adapter.CLOSE_CODE_IT_TAKES})

@@ -18,10 +18,9 @@ credentials watch and the socket limits.
 
 import time
 import uuid
+from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from broadcasting.conf import realtime_setting
 from broadcasting.delivery.outbox import Outbox
@@ -32,6 +31,7 @@ from broadcasting.presence.counts import socket_counts
 from broadcasting.presence.frames import presence_audiences
 from broadcasting.presence.tracker import enabled as presence_enabled
 from broadcasting.runtime import client_address
+from broadcasting.runtime.channels_adapter import OneTaskJsonWebsocketConsumer
 from broadcasting.sockets import client_frames, rights, socket_log
 from broadcasting.sockets.accounts import AccountsSnapshot, Credentials, credentials_of
 from broadcasting.sockets.auth import AUTH_ERROR_SCOPE_KEY
@@ -58,10 +58,9 @@ MULTIPLEX_FRAMES = frozenset(ClientFrame) | frozenset(MultiplexClientFrame)
 MULTIPLEX_LABEL = "/ws/"  # what logs call a /ws/ socket; its channels are its subscriptions'
 
 
-class LiveSocketConsumer(AsyncJsonWebsocketConsumer):
+class LiveSocketConsumer(OneTaskJsonWebsocketConsumer):
     """One socket, with the subscriptions it holds."""
 
-    channel_layer_alias = None  # the hub subscribes once per process, not per socket
     url_channel: str | None = None  # /ws/<channel>: the channel of its one subscription
     label = MULTIPLEX_LABEL  # what logs call it: its URL's channel, or /ws/
     frame_types = MULTIPLEX_FRAMES  # the client frames it takes
@@ -71,23 +70,15 @@ class LiveSocketConsumer(AsyncJsonWebsocketConsumer):
     close_code: int | None = None
     client_id = ""
 
-    async def __call__(self, scope, receive, send) -> None:
-        """
-        Channels' AsyncConsumer.__call__ for a consumer with no channel layer, awaiting
-        the server's frames here instead of in a task per socket (await_many_dispatch),
-        which an idle socket would hold for its whole life; whatever ends it, it leaves.
-        """
-        self.scope, self.channel_layer, self.base_send = scope, None, send
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # one instance per socket (as_asgi)
         self.members = Memberships()
-        try:
-            while True:
-                await self.dispatch(await receive())
-        except StopConsumer:
-            pass
-        finally:
-            self.disconnected()
-            if "outbox" in self.__dict__:
-                self.outbox.discard()
+
+    def ended(self) -> None:
+        """Whatever ended the socket: leave everything and stop writing."""
+        self.disconnected()
+        if "outbox" in self.__dict__:
+            self.outbox.discard()
 
     # --- The handshake ----------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from testing.api import until_not_busy
 from testing.live_client import LiveCollection, until_following
 from testing.sockets import Socket
 from testing.writer import PostWriter
@@ -207,14 +208,13 @@ async def test_eight_concurrent_writers_on_postgres_give_every_socket_seqs_1_to_
         async with httpx.AsyncClient(timeout=30, headers={"Authorization": f"Token {token}"}) as api:
             for number in range(25):
                 base = servers[(writer_number + number) % 2].http_url
+                title = f"{writer_number}:{number}"
                 if number % 3 == 2 and own_ids:
-                    response = await api.patch(
-                        f"{base}/api/posts/{own_ids[-1]}/", json={"title": f"{writer_number}:{number}"}
-                    )
+                    url = f"{base}/api/posts/{own_ids[-1]}/"
+                    response = await until_not_busy(api, "PATCH", url, json={"title": title})
                 else:
-                    response = await api.post(
-                        f"{base}/api/posts/", json={"title": f"{writer_number}:{number}", "published": True}
-                    )
+                    url = f"{base}/api/posts/"
+                    response = await until_not_busy(api, "POST", url, json={"title": title, "published": True})
                     own_ids.append(response.json().get("id"))
                 statuses.append(response.status_code)
         return statuses

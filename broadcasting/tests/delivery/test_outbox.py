@@ -4,7 +4,8 @@ import asyncio
 import functools
 import json
 
-from broadcasting.delivery.outbox import Outbox, server_backlog_probe
+from broadcasting.delivery.outbox import Outbox
+from broadcasting.runtime.daphne_adapter import server_backlog_probe
 from broadcasting.wire.protocol import CloseCode
 
 

@@ -1,6 +1,9 @@
 """
-The WebSocket protocol ``make serve`` gives uvicorn: uvicorn's own websockets-sansio
-protocol, with less held per open socket.
+uvicorn's adapter: the WebSocket protocol ``make serve`` gives uvicorn, its own
+websockets-sansio protocol with less held per open socket. It leans on that protocol's
+attributes (``queue``, ``writable``, ``request``, ``conn``…), which are not uvicorn's
+public API: broadcasting/tests/runtime/test_uvicorn_adapter.py fails if a pinned
+upgrade changes them.
 
 An idle socket's memory is mostly the server's (bench/RESULTS.md, "Where an idle
 socket's memory goes"), and three things uvicorn keeps for a socket's whole life are

@@ -1,5 +1,5 @@
 """
-The WebSocket protocol `make serve` gives uvicorn (realtime_site/ws_protocol.py): its
+The WebSocket protocol `make serve` gives uvicorn (broadcasting/runtime/uvicorn_adapter.py): its
 small queue and flag behave as the asyncio ones uvicorn relies on, the frames it
 sends itself are byte for byte websockets' own, and on a real uvicorn server on a port
 it holds less per socket while echoing frames of every length class, pausing for a
@@ -15,8 +15,8 @@ import uvicorn
 import websockets
 from websockets.frames import Frame, Opcode
 
+from broadcasting.runtime.uvicorn_adapter import LeanWebSocketProtocol, ReceiveQueue, WritableFlag, text_frame
 from realtime_site.serve import uvicorn_config
-from realtime_site.ws_protocol import LeanWebSocketProtocol, ReceiveQueue, WritableFlag, text_frame
 from testing.live_server import free_port
 
 SIZES = (0, 1, 125, 126, 65535, 65536, 300_000)
