@@ -21,8 +21,10 @@ after another and measures, with the same client code for every configuration:
 
 Configurations: ``reference`` (the FastAPI guide's design, bench/reference_app.py on
 uvicorn), ``serve-memory`` (`make serve`, 1 worker, in-memory layer), ``serve-redis``
-(1 worker, channels-redis), ``serve-redis-2`` (2 workers), and ``<server>-memory`` for
-the ASGI servers compared for `make serve` (daphne, uvicorn, granian, hypercorn).
+(1 worker, Redis), ``serve-redis-2`` (2 workers), ``split-redis`` (two `make serve`
+processes of 1 worker on Redis: the sockets on one, the REST writes on the other, as
+nginx would route them), and ``<server>-memory`` for the ASGI servers compared for
+`make serve` (daphne, uvicorn, granian, hypercorn).
 Compare numbers only within one sitting: the machine is shared.
 
     .venv/bin/python bench/delivery.py --sockets 100 1000 5000 --writes 50
@@ -73,12 +75,20 @@ class Target:
     server_env: dict[str, str] | None = None  # the settings given on top of the benchmark's own
     process: subprocess.Popen | None = None
     log_path: Path | None = None
+    # A process of its own that serves REST (writes go there; sockets come here).
+    rest_process: "Target | None" = None
 
     @property
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def write_url(self) -> str:
+        return self.rest_process.http_url if self.rest_process else self.http_url
+
     def start(self) -> None:
+        if self.rest_process is not None:
+            self.rest_process.start()
         self.log_path = Path(tempfile.mkstemp(prefix=f"bench-{self.name}-", suffix=".log")[1])
         self.process = subprocess.Popen(
             self.command, cwd=PROJECT_DIR, env=self.env, stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT
@@ -97,6 +107,8 @@ class Target:
         raise RuntimeError(f"{self.name} did not answer:\n{self.log_path.read_text()[-2000:]}")
 
     def stop(self) -> None:
+        if self.rest_process is not None:
+            self.rest_process.stop()
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -105,13 +117,13 @@ class Target:
                 self.process.kill()
 
     def pids(self) -> list[int]:
-        """The server process and its workers."""
+        """The server process and its workers (and the REST process's)."""
         pids = [self.process.pid]
         for pid in list(pids):
             children = Path(f"/proc/{pid}/task/{pid}/children")
             if children.exists():
                 pids += [int(child) for child in children.read_text().split()]
-        return pids
+        return pids + (self.rest_process.pids() if self.rest_process else [])
 
     def cpu_secs(self) -> float:
         return sum(cpu_secs(pid) for pid in self.pids())
@@ -310,7 +322,7 @@ async def measure(
     await asyncio.sleep(0.5 if profilers else 0)
     cpu_before = target.cpu_secs()
     client_cpu_before = time.process_time()
-    outcome = await in_writer_process(post_writes, target.http_url, path, headers, emails, writes_per_sec)
+    outcome = await in_writer_process(post_writes, target.write_url, path, headers, emails, writes_per_sec)
     assert outcome[0] == "ok", outcome
     _, first_post, run.post_secs = outcome
     expected = sockets_count * writes
@@ -370,7 +382,7 @@ async def warm_up(target: Target, run: Run, path: str, headers: dict, emails: li
     code paths (every target's first write was its slowest, 1.5-6 ms over the next),
     and at 100 sockets that one write's deliveries are the whole p99.
     """
-    outcome = await in_writer_process(post_writes, target.http_url, path, headers, emails, 0)
+    outcome = await in_writer_process(post_writes, target.write_url, path, headers, emails, 0)
     assert outcome[0] == "ok", outcome
     warm_ups = run.received[run.writes :]
     await wait_until(lambda: all(len(per_write) >= run.sockets for per_write in warm_ups), LOSS_WAIT_SECS)
@@ -402,6 +414,13 @@ def make_target(name: str, redis_url: str, server_env: dict[str, str] | None = N
         return project_target(name, "serve", 1, redis_url, server_env)
     if name == "serve-redis-2":
         return project_target(name, "serve", 2, redis_url, server_env)
+    if name == "split-redis":
+        # The alternative to the in-process request priority: REST and sockets in processes of their own.
+        sockets = project_target(name, "serve", 1, redis_url, server_env)
+        rest_port = free_port()
+        rest_command = [*sockets.command[: sockets.command.index("--port") + 1], str(rest_port), "--workers", "1"]
+        sockets.rest_process = Target(f"{name}-rest", rest_command, sockets.env, rest_port, token=sockets.token)
+        return sockets
     server = name.removesuffix("-memory")
     return project_target(name, server, 1, None, server_env)
 

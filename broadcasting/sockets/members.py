@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class ChannelMember:
     """One subscription of a socket, as the hub of its channel sees it."""
 
+    __slots__ = ("channel", "feed", "socket", "user_pk")
+
     def __init__(self, socket: "LiveSocketConsumer", subscription: Subscription, outbox: Outbox) -> None:
         self.socket = socket
         self.channel = subscription.channel
@@ -30,7 +32,7 @@ class ChannelMember:
         self.feed.offer(event, now)
 
     def offer_presence(self, change: PresenceChange) -> None:
-        self.socket.members.presence_watch.offer(change, self.socket.presence_audiences(), self.socket.outbox)
+        self.socket.members.offer_presence(change, self.socket.presence_audiences(), self.socket.outbox)
 
     def check_in(self, committed_seq: int, now: float) -> None:
         """Called every check interval with the channel's committed seq; a stuck socket closes 4408."""
@@ -39,11 +41,24 @@ class ChannelMember:
 
 
 class Memberships:
-    """A socket's members by channel, and the channels it watches presence on."""
+    """A socket's members by channel, and the channels it watches presence on (from its first get_presence)."""
+
+    __slots__ = ("_presence_watch", "by_channel")
 
     def __init__(self) -> None:
         self.by_channel: dict[str, ChannelMember] = {}
-        self.presence_watch = PresenceWatch()
+        self._presence_watch: PresenceWatch | None = None
+
+    @property
+    def presence_watch(self) -> PresenceWatch:
+        if self._presence_watch is None:
+            self._presence_watch = PresenceWatch()
+        return self._presence_watch
+
+    def offer_presence(self, change: PresenceChange, audiences: tuple[str, ...], outbox: Outbox) -> None:
+        """A join or leave, for a socket that asked get_presence on its channel (none asked: nothing to do)."""
+        if self._presence_watch is not None:
+            self._presence_watch.offer(change, audiences, outbox)
 
     def __contains__(self, channel: object) -> bool:
         return channel in self.by_channel
@@ -70,7 +85,8 @@ class Memberships:
             return False
         process_fanout.remove(member)
         member.feed.stop()
-        self.presence_watch.forget(channel)
+        if self._presence_watch is not None:
+            self._presence_watch.forget(channel)
         return True
 
     def leave_all(self) -> None:

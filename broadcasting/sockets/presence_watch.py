@@ -11,6 +11,8 @@ from broadcasting.wire.events import PresenceChange
 
 
 class PresenceWatch:
+    __slots__ = ("held",)
+
     def __init__(self) -> None:
         # Channel -> the frames held while its answer is on the way (None: none on the way).
         self.held: dict[str, list[str] | None] = {}

@@ -13,8 +13,9 @@ import os
 import httpx
 import pytest
 
-from testing.live_client import LiveCollection
+from testing.live_client import LiveCollection, until_following
 from testing.sockets import Socket
+from testing.wait import wait_until
 from testing.writer import PostWriter
 
 pytestmark = [pytest.mark.live_server, pytest.mark.redis]
@@ -36,7 +37,8 @@ async def test_killing_redis_under_writes_loses_nothing(live_stack, own_redis, k
     writing = asyncio.create_task(writer.run(stop_writing))
     loop = asyncio.get_running_loop()
 
-    await asyncio.sleep(1.5)
+    await until_following(clients, following)
+    await wait_until(lambda: len(writer.statuses) >= 10, message="the writer never got going")
     writes_before_outage = len(writer.statuses)
     redis_server.kill()
     await asyncio.sleep(OUTAGE_SECS)
@@ -104,7 +106,7 @@ async def test_a_frozen_redis_never_makes_a_writer_wait(live_stack, own_redis):
     following = [asyncio.create_task(client.follow(stop_following)) for client in clients]
     watcher = await Socket.open(f"{servers[0].ws_url}/ws/posts")
     await watcher.connected()
-    await asyncio.sleep(1.5)
+    await until_following(clients, following)
     loop = asyncio.get_running_loop()
 
     redis_server.freeze()

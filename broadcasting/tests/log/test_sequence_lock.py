@@ -12,6 +12,7 @@ import psycopg
 import pytest
 
 from broadcasting.models import ChannelSequence
+from testing.wait import wait_until
 
 pytestmark = [pytest.mark.live_server, pytest.mark.postgres, pytest.mark.security]
 
@@ -38,7 +39,8 @@ async def test_a_held_seq_row_stalls_neither_probes_reads_nor_other_channels(liv
             writers = [
                 asyncio.create_task(timed(api.post("/api/posts/", json={"title": f"queued {n}"}))) for n in range(16)
             ]
-            await asyncio.sleep(0.5)  # the writers are in: two waiting on the row, the others refused
+            # The writers are in: two waiting on the row, the others refused.
+            await wait_until(lambda: sum(writer.done() for writer in writers) >= len(writers) - 2, timeout=10)
             others = await asyncio.gather(
                 timed(api.get("/healthz")),
                 timed(api.get("/api/posts/")),

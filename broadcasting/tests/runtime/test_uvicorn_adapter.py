@@ -18,6 +18,7 @@ from websockets.frames import Frame, Opcode
 from broadcasting.runtime.uvicorn_adapter import LeanWebSocketProtocol, ReceiveQueue, WritableFlag, text_frame
 from realtime_site.serve import uvicorn_config
 from testing.live_server import free_port
+from testing.wait import wait_until
 
 SIZES = (0, 1, 125, 126, 65535, 65536, 300_000)
 
@@ -133,9 +134,11 @@ async def test_a_client_that_stops_reading_pauses_the_send_until_it_reads_again(
     async with serving(echo_app) as (server, url):
         async with websockets.connect(url, max_queue=1, max_size=None) as client:
             await client.send("flood")
-            await asyncio.sleep(0.5)
             (protocol,) = server.server_state.connections
-            assert not protocol.writable.is_set()  # the transport pushed back: the app's send waits
+            # The transport pushes back: the app's send waits.
+            await wait_until(
+                lambda: not protocol.writable.is_set(), timeout=5, message="the transport never pushed back"
+            )
             received = [await asyncio.wait_for(client.recv(), 5) for _ in range(200)]
             assert [frame[:4] for frame in received] == [f"{number:04d}" for number in range(200)]
             await client.send("still here")
