@@ -41,7 +41,7 @@ class ChannelSequence(models.Model):
 class ChannelEvent(models.Model):
     channel = models.CharField(max_length=64)
     seq = models.BigIntegerField()
-    # Audience -> the encoded frame that audience gets (see wire/frames.py, live/audience.py).
+    # Audience -> the encoded frame that audience gets (see wire/renderings.py, live/audience.py).
     renderings = models.JSONField(default=dict)
     # "<user pk>:<client_id>" of the writing client, or a bare client id named by server code.
     exclude_client = models.CharField(max_length=100, blank=True, default="")

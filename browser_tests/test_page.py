@@ -241,7 +241,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 
 def test_the_page_runs_under_its_content_security_policy(site, new_page):
-    """Security (issue 10): the page sends a strict CSP and works under it with no violation."""
+    """The page sends a strict CSP and works under it with no violation."""
     _, server, _ = site
     page = new_page()
     page.context.add_init_script(CSP_WATCH)

@@ -20,7 +20,7 @@ response goes out, and the fan-out waits for it between chunks
 request in a thread of its own, started for it and ended after it (asgiref's
 ``ThreadSensitiveContext``). Whatever a thread keeps is then lost with every request:
 its database connection, opened and closed each time whatever ``CONN_MAX_AGE`` says,
-and the serializers broadcasting/wire/frames.py keeps per thread to render events, built
+and the serializers broadcasting/wire/renderings.py keeps per thread to render events, built
 again for each write. Here the chain runs in a pool of ``REQUEST_THREADS`` threads,
 as a threaded WSGI server would: a connection lives for ``CONN_MAX_AGE`` in its thread
 and is checked before each request and after it, as Django's request signals do

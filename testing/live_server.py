@@ -149,15 +149,17 @@ class LiveStack:
 
     def create_user(self, email: str, password: str = "s3cret-pass-42", *, staff: bool = False) -> str:
         """Create a user and return their API token key. Staff get the admin's user permissions."""
-        self.shell(
+        output = self.shell(
             "from django.contrib.auth.models import Permission\n"
+            "from rest_framework.authtoken.models import Token\n"
             "from users.models import User\n"
             f"user = User.objects.create_user({email!r}, {password!r}, name={email.split('@')[0]!r}, "
             f"is_staff={staff!r})\n"
             f"if {staff!r}:\n"
-            "    user.user_permissions.set(Permission.objects.filter(content_type__app_label='users'))"
+            "    user.user_permissions.set(Permission.objects.filter(content_type__app_label='users'))\n"
+            "print('token', Token.objects.create(user=user).key)"
         )
-        return self.manage("drf_create_token", email).split()[2]
+        return output.split("token ", 1)[1].split()[0]
 
     def stop(self) -> None:
         for server in self.servers:

@@ -111,7 +111,7 @@ class LiveSocketConsumer(OneTaskJsonWebsocketConsumer):
         await self.accept()
         # The server's own send (no middleware in sockets/routing.py wraps it); on a close
         # decided here, the socket leaves the hub before the closing handshake ends.
-        self.outbox = Outbox.for_socket(self.base_send, self.label, on_close=lambda code: self.members.leave_all())
+        self.outbox = Outbox.for_socket(self.base_send, self.label, on_close=self._outbox_closing)
         if self.credentials is not None:
             credentials_watch.add(self)
         if subscription is not None:
@@ -120,6 +120,9 @@ class LiveSocketConsumer(OneTaskJsonWebsocketConsumer):
             self.reply(frames.connection_frame(self.client_id))
         self.opened_at = time.monotonic()
         socket_log.opened(self.label, self.user_pk, self.client_id)
+
+    def _outbox_closing(self, code: int) -> None:
+        self.members.leave_all()
 
     @property
     def user_pk(self) -> object:

@@ -1,5 +1,5 @@
 """
-What a hostile user tried, one test each (issue 10): accounts, credentials behind open
+What a hostile user tried, one test each: accounts, credentials behind open
 sockets, origins, login throttling, socket caps, X-Client-ID, /metrics and the smaller
 holes. Every test here failed before its fix. The end-to-end ones speak to a real
 server process over a real port; the rest use Django's and DRF's test clients.

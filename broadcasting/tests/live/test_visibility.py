@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.database]
 
 
 class CarelessPostViewSet(LiveModelViewSet):
-    """What issue 13 found: a viewset whose queryset forgets who may read what."""
+    """A viewset whose queryset forgets who may read what still serves only what its reader may read."""
 
     queryset = Post.objects.all()
     serializer_class = PostSerializer

@@ -64,7 +64,7 @@ async def test_a_16_mb_frame_is_refused_1009_without_stalling_a_make_serve_worke
     latencies = await pinging
 
     assert code == 1009
-    assert secs < 1.0, secs  # includes the client's own send of 16 MB; bench: the refusal itself is well under that
+    assert secs < 1.0, secs  # the client's own send of 16 MB included
     assert max(latencies) < 0.1, max(latencies)
     assert rss_bytes(server.process.pid) - rss_before < 20 * 1024 * 1024
     await bystander.close()
