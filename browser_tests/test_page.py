@@ -16,10 +16,7 @@ PASSWORD = "browser-pass-123"
 def site(live_stack):
     """A server with a staff user (who is also a superuser, for the admin)."""
     stack = live_stack()
-    token = stack.create_user("staff@example.com", password=PASSWORD, staff=True)
-    stack.shell(
-        "from users.models import User; User.objects.filter(email='staff@example.com').update(is_superuser=True)"
-    )
+    token = stack.create_user("staff@example.com", password=PASSWORD, staff=True, superuser=True)
     server = stack.start_server()
     return stack, server, token
 

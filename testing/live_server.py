@@ -147,14 +147,16 @@ class LiveStack:
         """Run Python in `manage.py shell` (a separate process, like a developer's shell)."""
         return self.manage("shell", "-c", code)
 
-    def create_user(self, email: str, password: str = "s3cret-pass-42", *, staff: bool = False) -> str:
+    def create_user(
+        self, email: str, password: str = "s3cret-pass-42", *, staff: bool = False, superuser: bool = False
+    ) -> str:
         """Create a user and return their API token key. Staff get the admin's user permissions."""
         output = self.shell(
             "from django.contrib.auth.models import Permission\n"
             "from rest_framework.authtoken.models import Token\n"
             "from users.models import User\n"
             f"user = User.objects.create_user({email!r}, {password!r}, name={email.split('@')[0]!r}, "
-            f"is_staff={staff!r})\n"
+            f"is_staff={staff!r}, is_superuser={superuser!r})\n"
             f"if {staff!r}:\n"
             "    user.user_permissions.set(Permission.objects.filter(content_type__app_label='users'))\n"
             "print('token', Token.objects.create(user=user).key)"
