@@ -39,12 +39,15 @@ class BrokenSocket:
     """A socket whose offer fails, as a bug in one socket's delivery would."""
 
     channel = "posts"
-    credentials = None
+    user_pk = None
 
     def offer(self, event, now: float) -> None:
         raise RuntimeError("socket went away mid-offer")
 
-    def check_in(self, committed_seq: int, accounts, now: float) -> None:
+    def offer_presence(self, change) -> None:
+        return None
+
+    def check_in(self, committed_seq: int, now: float) -> None:
         return None
 
 
@@ -136,3 +139,38 @@ def test_a_backlog_that_holds_no_message_is_refused_by_a_check(settings):
     for size in (1, 1000):
         settings.REALTIME = {"RELAY_BACKLOG_MESSAGES": size}
         assert check_relay_backlog_holds_a_message() == []
+
+
+class Recorder:
+    """A listener of the hub's membership, as socket counts and presence are."""
+
+    def __init__(self) -> None:
+        self.heard: list[tuple[str, str]] = []
+
+    def joined(self, socket) -> None:
+        self.heard.append(("joined", socket.channel))
+
+    def left(self, socket) -> None:
+        self.heard.append(("left", socket.channel))
+
+
+class FailingListener:
+    def joined(self, socket) -> None:
+        raise RuntimeError("a listener's bug")
+
+    left = joined
+
+
+async def test_listeners_hear_each_join_and_leave_once_and_a_failing_one_stops_nothing():
+    from broadcasting.delivery.fanout import ProcessFanout
+
+    hub, recorder = ProcessFanout(), Recorder()
+    hub.listen(FailingListener())
+    hub.listen(recorder)
+    hub.listen(recorder)  # listening twice is listening once
+    member = BrokenSocket()
+    await hub.add(member)
+    hub.remove(member)
+    hub.remove(member)  # a second leave is no leave
+    assert recorder.heard == [("joined", "posts"), ("left", "posts")]
+    await asyncio.sleep(0)  # the last leave stops the channel's tasks
