@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 _PUBLIC = {
     "live_models": "broadcasting.live.registry",
     "LiveModel": "broadcasting.live.registry",
+    "LiveModelPermission": "broadcasting.viewsets",
     "LiveModelViewSet": "broadcasting.viewsets",
     "LivePagination": "broadcasting.viewsets",
     "LiveQuerySet": "broadcasting.publish.querysets",
@@ -34,6 +35,7 @@ _PUBLIC = {
 
 __all__ = [
     "LiveModel",
+    "LiveModelPermission",
     "LiveModelViewSet",
     "LivePagination",
     "LiveQuerySet",
@@ -57,7 +59,7 @@ if TYPE_CHECKING:
         broadcast_updated,
     )
     from broadcasting.publish.querysets import LiveQuerySet
-    from broadcasting.viewsets import LiveModelViewSet, LivePagination
+    from broadcasting.viewsets import LiveModelPermission, LiveModelViewSet, LivePagination
 
 
 def __getattr__(name: str) -> Any:

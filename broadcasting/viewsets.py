@@ -13,12 +13,18 @@ LiveModelViewSet: a DRF ModelViewSet for registered models.
   registered visibility (live/visibility.py): the same rule its sockets follow, so a
   viewset's ``queryset`` may be ``objects.all()`` and still never serve over REST what
   the sockets hide.
+- Writes are safe by default, from the same registration (LiveModelPermission): a
+  write needs a signed-in user; a new object's owner is the user who creates it; only
+  its owner or staff change or delete it (staff alone, for a model with no owner); and
+  the fields that decide who reads it (the owner, ``public_when``'s) are read-only but
+  for staff, unless the registration's ``owner_may_change`` names them. Lists come
+  newest first unless the queryset is ordered. Each is the usual DRF hook to override.
 """
 
 from django.db import connections, router, transaction
-from rest_framework import pagination, viewsets
+from rest_framework import pagination, permissions, viewsets
 
-from broadcasting.live.registry import live_models
+from broadcasting.live.registry import LiveModel, live_models
 from broadcasting.log.sequence import channel_position, current_seq
 
 CHANNEL_SEQ_HEADER = "X-Channel-Seq"
@@ -42,13 +48,59 @@ class LivePagination(pagination.PageNumberPagination):
     max_page_size = 1000
 
 
+class LiveModelPermission(permissions.BasePermission):
+    """Anyone reads what the visibility lets them; signed-in users write; owners and staff change an object."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_authenticated)
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        if request.method in permissions.SAFE_METHODS or request.user.is_staff:
+            return True
+        live_model = live_models.for_model(type(obj))
+        owner_pk = live_model.owner(obj) if live_model is not None else None
+        return owner_pk is not None and owner_pk == request.user.pk
+
+
 class LiveModelViewSet(viewsets.ModelViewSet):
     pagination_class = LivePagination
+    permission_classes = [LiveModelPermission]
+
+    def _live_model(self) -> LiveModel | None:
+        model = getattr(getattr(self, "queryset", None), "model", None)
+        return live_models.for_model(model) if model is not None else None
+
+    def get_queryset(self):
+        """The queryset, newest first unless it is ordered (a page of an unordered list is arbitrary)."""
+        queryset = super().get_queryset()
+        return queryset if queryset.ordered else queryset.order_by("-pk")
+
+    def get_serializer(self, *args, **kwargs):
+        """The serializer, with the registration's protected fields read-only for anyone but staff."""
+        serializer = super().get_serializer(*args, **kwargs)
+        live_model = self._live_model()
+        user = getattr(self.request, "user", None)
+        if live_model is not None and not (user is not None and user.is_staff):
+            fields = getattr(serializer, "fields", {})
+            for name in live_model.protected_fields:
+                if name in fields:
+                    fields[name].read_only = True
+        return serializer
+
+    def perform_create(self, serializer) -> None:
+        """Save a new object; a model with an owner field is owned by the user who creates it."""
+        owner_field = live_model.visibility.owner_field if (live_model := self._live_model()) else None
+        if owner_field not in (None, "pk"):
+            serializer.save(**{owner_field: self.request.user})
+        else:
+            serializer.save()
 
     @property
     def filterset_class(self):
         """The FilterSet registered for the live model (its sockets take the same filters)."""
-        live_model = live_models.for_model(self.queryset.model) if self.queryset is not None else None
+        live_model = self._live_model()
         return live_model.filterset if live_model is not None else None
 
     def filter_queryset(self, queryset):

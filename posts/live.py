@@ -12,5 +12,6 @@ live_models.register(
     serializer=PostSerializer,
     owner_field="author",
     public_when={"published": True},
+    owner_may_change=["published"],  # authors publish their own posts
     filterset=PostFilter,  # the REST list's filters, on sockets too
 )

@@ -13,7 +13,7 @@ and how does an object look to each kind of viewer (frames).
 """
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,19 @@ class LiveModel:
     filtered_fields: tuple[str, ...] = ("pk",)
     # Model fields the serializer shows; a save touching none of them is not an event.
     shown_fields: frozenset[str] = field(default_factory=frozenset)
+    # Of the fields the visibility rule names, those an owner may still set over REST.
+    owner_may_change: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def protected_fields(self) -> frozenset[str]:
+        """
+        The fields only staff may set over REST: the owner field and those that make an
+        object public (an author approving their own comment), less ``owner_may_change``.
+        """
+        named = {*(self.visibility.public_when or {})}
+        if self.visibility.owner_field not in (None, "pk"):
+            named.add(self.visibility.owner_field)
+        return frozenset(named - self.owner_may_change)
 
     @property
     def model_label(self) -> str:
@@ -81,11 +94,14 @@ class LiveModelRegistry:
         owner_field: str | None = None,
         public_when: Mapping[str, Any] | None = None,
         filterset: Any = None,
+        owner_may_change: Iterable[str] = (),
     ) -> LiveModel:
         """
         Make ``model`` live on ``channel``. Called once per model, at app load.
         ``owner_field`` and ``public_when`` say who reads what (live/visibility.py);
         ``filterset`` is the REST list's FilterSet, which sockets then take too.
+        ``owner_may_change`` names fields of ``public_when`` an owner may set over REST
+        (an author publishing their own post); by default only staff may.
         """
         if not CHANNEL_NAME_RE.match(channel):
             raise ValueError(f"Invalid channel name {channel!r}: use [a-z0-9_-], at most 64.")
@@ -102,6 +118,7 @@ class LiveModelRegistry:
             filterset=filterset,
             filtered_fields=filtered_fields(filterset, model) if filterset is not None else ("pk",),
             shown_fields=_model_fields_shown_by(serializer, model),
+            owner_may_change=frozenset(owner_may_change),
         )
         self._by_model[model] = live_model
         self._by_channel[channel] = live_model

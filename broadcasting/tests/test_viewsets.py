@@ -1,0 +1,133 @@
+"""
+viewsets.py: a LiveModelViewSet with nothing but a queryset and a serializer is safe.
+Each case here is what a newcomer's viewset did before: a 500 on create, another
+user's object changed, an author approving their own object, an unordered list.
+"""
+
+import dataclasses
+import warnings
+
+import pytest
+from django.core.paginator import UnorderedObjectListWarning
+from django.urls import include, path
+from rest_framework import serializers
+from rest_framework.routers import DefaultRouter
+from rest_framework.test import APIClient
+
+from broadcasting import LiveModelViewSet, live_models
+from posts.models import Post
+from posts.serializers import PostSerializer
+from users.models import User
+
+
+class OpenPostSerializer(serializers.ModelSerializer):
+    """A newcomer's serializer: every field writable, the author too."""
+
+    class Meta:
+        model = Post
+        fields = ["id", "title", "author", "published"]
+
+
+class BarePostViewSet(LiveModelViewSet):
+    queryset = Post.objects.order_by()  # as a model with no Meta.ordering lists
+    serializer_class = PostSerializer
+
+
+class OpenPostViewSet(LiveModelViewSet):
+    queryset = Post.objects.all()
+    serializer_class = OpenPostSerializer
+
+
+router = DefaultRouter()
+router.register("bare-posts", BarePostViewSet, basename="bare-post")
+router.register("open-posts", OpenPostViewSet, basename="open-post")
+urlpatterns = [path("api/", include(router.urls))]
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("broadcasting.tests.test_viewsets")]
+
+
+def client_of(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def people():
+    return (
+        User.objects.create_user("author@example.com", "pw-1234567890"),
+        User.objects.create_user("other@example.com", "pw-1234567890"),
+        User.objects.create_user("staff@example.com", "pw-1234567890", is_staff=True),
+    )
+
+
+@pytest.fixture
+def only_staff_publish():
+    """Posts registered as a newcomer would: publishing (``public_when``) is not left to authors."""
+    registered = live_models.for_model(Post)
+    strict = dataclasses.replace(registered, owner_may_change=frozenset())
+    live_models._by_model[Post], live_models._by_channel["posts"] = strict, strict
+    yield
+    live_models._by_model[Post], live_models._by_channel["posts"] = registered, registered
+
+
+def test_anonymous_writes_are_refused():
+    assert client_of(None).post("/api/bare-posts/", {"title": "x"}).status_code in (401, 403)
+
+
+def test_a_create_is_owned_by_its_writer_not_a_500(people):
+    author, _, _ = people
+    response = client_of(author).post("/api/bare-posts/", {"title": "mine"})
+    assert response.status_code == 201, response.content
+    assert Post.objects.get(pk=response.json()["id"]).author == author
+
+
+def test_only_the_owner_or_staff_change_or_delete_an_object(people):
+    author, other, staff = people
+    post = Post.objects.create(title="public", author=author, published=True)
+    assert client_of(other).patch(f"/api/bare-posts/{post.pk}/", {"title": "taken"}).status_code == 403
+    assert client_of(other).delete(f"/api/bare-posts/{post.pk}/").status_code == 403
+    assert client_of(author).patch(f"/api/bare-posts/{post.pk}/", {"title": "edited"}).status_code == 200
+    assert client_of(staff).patch(f"/api/bare-posts/{post.pk}/", {"title": "moderated"}).status_code == 200
+    assert client_of(staff).delete(f"/api/bare-posts/{post.pk}/").status_code == 204
+
+
+def test_nobody_but_staff_gives_an_object_to_someone_else(people):
+    author, other, staff = people
+    response = client_of(author).post("/api/open-posts/", {"title": "mine", "author": other.pk})
+    assert response.status_code == 201 and Post.objects.get(pk=response.json()["id"]).author == author
+    post_id = response.json()["id"]
+    client_of(author).patch(f"/api/open-posts/{post_id}/", {"author": other.pk})
+    assert Post.objects.get(pk=post_id).author == author
+    client_of(staff).patch(f"/api/open-posts/{post_id}/", {"author": other.pk})
+    assert Post.objects.get(pk=post_id).author == other
+
+
+def test_an_author_cannot_make_their_own_object_public_unless_the_registration_says_so(people, only_staff_publish):
+    author, _, staff = people
+    response = client_of(author).post("/api/open-posts/", {"title": "draft", "published": True})
+    assert response.status_code == 201 and Post.objects.get(pk=response.json()["id"]).published is False
+    post_id = response.json()["id"]
+    client_of(author).patch(f"/api/open-posts/{post_id}/", {"published": True})
+    assert Post.objects.get(pk=post_id).published is False
+    client_of(staff).patch(f"/api/open-posts/{post_id}/", {"published": True})
+    assert Post.objects.get(pk=post_id).published is True
+
+
+def test_an_owner_may_change_what_the_registration_lets_them(people):
+    """posts/live.py: ``owner_may_change=["published"]``, so authors publish their own posts."""
+    author, _, _ = people
+    post = Post.objects.create(title="draft", author=author)
+    assert client_of(author).patch(f"/api/open-posts/{post.pk}/", {"published": True}).status_code == 200
+    post.refresh_from_db()
+    assert post.published is True
+
+
+def test_an_unordered_queryset_lists_newest_first_without_a_warning(people):
+    author, _, _ = people
+    first, second = (Post.objects.create(title=title, author=author, published=True) for title in ("a", "b"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnorderedObjectListWarning)
+        listed = client_of(None).get("/api/bare-posts/").json()["results"]
+    assert [post["id"] for post in listed] == [second.pk, first.pk]
