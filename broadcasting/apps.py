@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 
 
 class BroadcastingConfig(AppConfig):
@@ -13,6 +14,8 @@ class BroadcastingConfig(AppConfig):
         from broadcasting.publish import signals
 
         signals.connect_model_signals()
+        # Each installed app's live.py registers its models, as admin.py is found.
+        autodiscover_modules("live")
         # Socket counts and presence follow the hub's joins and leaves.
         process_fanout.listen(socket_counts)
         process_fanout.listen(presence)

@@ -2,8 +2,7 @@ from django.apps import AppConfig
 
 
 class UsersConfig(AppConfig):
+    """Its live.py (the users channel) is found by broadcasting, as admin.py is by the admin."""
+
     name = "users"
     verbose_name = "Users"
-
-    def ready(self) -> None:
-        from . import live  # noqa: F401  (registers the users channel)

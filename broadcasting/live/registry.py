@@ -1,8 +1,8 @@
 """
 Which models broadcast, on which channel, rendered by which serializer, seen by whom.
 
-A model joins the live world with one call next to its own code, typically in the
-app's ``live.py`` imported from ``AppConfig.ready()``::
+A model joins the live world with one call next to its own code, in the app's
+``live.py``, which broadcasting imports at start-up as the admin imports ``admin.py``::
 
     live_models.register(Post, channel="posts", serializer=PostSerializer,
                          owner_field="author", public_when={"published": True})
