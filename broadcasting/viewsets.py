@@ -72,6 +72,12 @@ class LiveModelViewSet(viewsets.ModelViewSet):
         model = getattr(getattr(self, "queryset", None), "model", None)
         return live_models.for_model(model) if model is not None else None
 
+    def get_serializer_class(self):
+        """The viewset's serializer_class, else the registration's (named or derived): one for REST and sockets."""
+        if self.serializer_class is None and (live_model := self._live_model()) is not None:
+            return live_model.serializer_class
+        return super().get_serializer_class()
+
     def get_queryset(self):
         """The queryset, newest first unless it is ordered (a page of an unordered list is arbitrary)."""
         queryset = super().get_queryset()

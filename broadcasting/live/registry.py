@@ -21,6 +21,7 @@ from django.db import models
 from rest_framework import serializers
 
 from broadcasting.live.filters import filtered_fields
+from broadcasting.live.serializers import derived_serializer
 from broadcasting.live.visibility import Visibility
 
 CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -89,7 +90,7 @@ class LiveModelRegistry:
         model: type[models.Model],
         *,
         channel: str,
-        serializer: type[serializers.Serializer],
+        serializer: type[serializers.Serializer] | None = None,
         requires_auth: bool = False,
         owner_field: str | None = None,
         public_when: Mapping[str, Any] | None = None,
@@ -101,7 +102,8 @@ class LiveModelRegistry:
         ``owner_field`` and ``public_when`` say who reads what (live/visibility.py);
         ``filterset`` is the REST list's FilterSet, which sockets then take too.
         ``owner_may_change`` names fields of ``public_when`` an owner may set over REST
-        (an author publishing their own post); by default only staff may.
+        (an author publishing their own post); by default only staff may. With no
+        ``serializer``, one is derived from the model (live/serializers.py).
         """
         if not CHANNEL_NAME_RE.match(channel):
             raise ValueError(f"Invalid channel name {channel!r}: use [a-z0-9_-], at most 64.")
@@ -109,6 +111,8 @@ class LiveModelRegistry:
             raise ValueError(f"Channel {channel!r} is already taken by {self._by_channel[channel].model_label}.")
         visibility = Visibility(owner_field=owner_field, public_when=dict(public_when) if public_when else None)
         visibility.check(model)
+        if serializer is None:
+            serializer = derived_serializer(model, owner_field)
         live_model = LiveModel(
             model=model,
             channel=channel,

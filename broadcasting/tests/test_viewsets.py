@@ -38,7 +38,14 @@ class OpenPostViewSet(LiveModelViewSet):
     serializer_class = OpenPostSerializer
 
 
+class RegisteredSerializerPostViewSet(LiveModelViewSet):
+    """Three lines: the registration's serializer serves REST as it serves sockets."""
+
+    queryset = Post.objects.all()
+
+
 router = DefaultRouter()
+router.register("registered-posts", RegisteredSerializerPostViewSet, basename="registered-post")
 router.register("bare-posts", BarePostViewSet, basename="bare-post")
 router.register("open-posts", OpenPostViewSet, basename="open-post")
 urlpatterns = [path("api/", include(router.urls))]
@@ -131,3 +138,10 @@ def test_an_unordered_queryset_lists_newest_first_without_a_warning(people):
         warnings.simplefilter("error", UnorderedObjectListWarning)
         listed = client_of(None).get("/api/bare-posts/").json()["results"]
     assert [post["id"] for post in listed] == [second.pk, first.pk]
+
+
+def test_a_viewset_without_a_serializer_uses_the_registrations(people):
+    author, _, _ = people
+    Post.objects.create(title="shown", author=author, published=True)
+    listed = client_of(None).get("/api/registered-posts/").json()["results"]
+    assert "author_name" in listed[0]  # a field PostSerializer, the registered one, alone has

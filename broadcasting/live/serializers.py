@@ -1,0 +1,28 @@
+"""
+The serializer a live model gets when its registration names none: its concrete
+fields, as a ModelSerializer shows them, less any that look private (a password, a
+token, a secret, a hash), with its owner read-only. Name your own serializer to show
+more, less, or computed fields; REST and sockets then both use yours.
+"""
+
+import re
+
+from django.db import models
+from rest_framework import serializers
+
+# Field names never shown unless a serializer of your own shows them.
+PRIVATE_FIELD_RE = re.compile(r"password|passwd|secret|token|api_key|private|(^|_)hash($|_)", re.IGNORECASE)
+
+
+def shown_field_names(model: type[models.Model]) -> list[str]:
+    """The concrete fields a derived serializer shows: all but the private-looking ones."""
+    return [field.name for field in model._meta.concrete_fields if not PRIVATE_FIELD_RE.search(field.name)]
+
+
+def derived_serializer(model: type[models.Model], owner_field: str | None) -> type[serializers.ModelSerializer]:
+    """A ModelSerializer of ``model``'s shown fields, its pk and owner read-only."""
+    read_only = [model._meta.pk.name] + ([owner_field] if owner_field not in (None, "pk") else [])
+    meta = type("Meta", (), {"model": model, "fields": shown_field_names(model), "read_only_fields": read_only})
+    return type(
+        f"{model.__name__}LiveSerializer", (serializers.ModelSerializer,), {"Meta": meta, "__module__": __name__}
+    )
