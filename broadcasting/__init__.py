@@ -24,6 +24,7 @@ _PUBLIC = {
     "LiveModelPermission": "broadcasting.viewsets",
     "LiveModelViewSet": "broadcasting.viewsets",
     "LivePagination": "broadcasting.viewsets",
+    "live_router": "broadcasting.viewsets",
     "LiveQuerySet": "broadcasting.publish.querysets",
     "no_broadcast": "broadcasting.publish.context",
     "broadcast_created": "broadcasting.publish.publisher",
@@ -45,6 +46,7 @@ __all__ = [
     "broadcast_to_all_channels",
     "broadcast_updated",
     "live_models",
+    "live_router",
     "no_broadcast",
 ]
 
@@ -59,7 +61,7 @@ if TYPE_CHECKING:
         broadcast_updated,
     )
     from broadcasting.publish.querysets import LiveQuerySet
-    from broadcasting.viewsets import LiveModelPermission, LiveModelViewSet, LivePagination
+    from broadcasting.viewsets import LiveModelPermission, LiveModelViewSet, LivePagination, live_router
 
 
 def __getattr__(name: str) -> Any:

@@ -22,7 +22,7 @@ LiveModelViewSet: a DRF ModelViewSet for registered models.
 """
 
 from django.db import connections, router, transaction
-from rest_framework import pagination, permissions, viewsets
+from rest_framework import pagination, permissions, routers, viewsets
 
 from broadcasting.live.registry import LiveModel, live_models
 from broadcasting.log.sequence import channel_position, current_seq
@@ -146,3 +146,29 @@ class LiveModelViewSet(viewsets.ModelViewSet):
         response[CHANNEL_SEQ_HEADER] = str(seq)
         response[CHANNEL_EPOCH_HEADER] = epoch
         return response
+
+
+class LiveRouter(routers.DefaultRouter):
+    """
+    The REST API of every live model registered with a ``viewset``, at
+    ``/api/<channel>/``: the project includes ``live_router.urls`` once, and a new live
+    model needs no edit of the URLconf.
+    """
+
+    def get_urls(self):
+        self.registry = []
+        for live_model in live_models:
+            viewset = live_model.viewset
+            if viewset is False or viewset is None:
+                continue
+            if viewset is True:
+                viewset = type(
+                    f"{live_model.model.__name__}ViewSet",
+                    (LiveModelViewSet,),
+                    {"queryset": live_model.model._default_manager.all(), "__module__": __name__},
+                )
+            self.register(live_model.channel, viewset, basename=live_model.model._meta.model_name)
+        return super().get_urls()
+
+
+live_router = LiveRouter()

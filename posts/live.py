@@ -5,6 +5,7 @@ from broadcasting import live_models
 from .filters import PostFilter
 from .models import Post
 from .serializers import PostSerializer
+from .views import PostViewSet
 
 live_models.register(
     Post,
@@ -13,5 +14,6 @@ live_models.register(
     owner_field="author",
     public_when={"published": True},
     owner_may_change=["published"],  # authors publish their own posts
+    viewset=PostViewSet,  # its REST API at /api/posts/
     filterset=PostFilter,  # the REST list's filters, on sockets too
 )

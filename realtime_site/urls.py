@@ -7,11 +7,10 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.decorators.http import require_GET
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
 
+from broadcasting import live_router
 from broadcasting.views import stats_view
-from posts.views import PostViewSet
-from users.views import TokenLoginView, UserViewSet
+from users.views import TokenLoginView
 
 from .health import ReadinessView, healthz
 from .views import metrics_view, test_page
@@ -20,12 +19,8 @@ from .views import metrics_view, test_page
 # runs a worker from a blob: URL; everything they load still comes from this origin.
 docs_csp = csp_update({"script-src": [UNSAFE_INLINE], "style-src": [UNSAFE_INLINE], "worker-src": [SELF, "blob:"]})
 
-router = DefaultRouter()
-router.register("users", UserViewSet, basename="user")
-router.register("posts", PostViewSet, basename="post")
-
 urlpatterns = [
-    path("api/", include(router.urls)),
+    path("api/", include(live_router.urls)),  # every live model registered with a viewset
     path("api/auth/", include("rest_framework.urls")),
     path("api/auth/token/", TokenLoginView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

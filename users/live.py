@@ -5,6 +5,7 @@ from broadcasting import live_models
 from .filters import UserFilter
 from .models import User
 from .serializers import UserSerializer
+from .views import UserViewSet
 
 live_models.register(
     User,
@@ -12,5 +13,6 @@ live_models.register(
     serializer=UserSerializer,
     requires_auth=True,
     owner_field="pk",
+    viewset=UserViewSet,  # its REST API at /api/users/
     filterset=UserFilter,
 )

@@ -46,6 +46,9 @@ class LiveModel:
     shown_fields: frozenset[str] = field(default_factory=frozenset)
     # Of the fields the visibility rule names, those an owner may still set over REST.
     owner_may_change: frozenset[str] = field(default_factory=frozenset)
+    # Its REST API on the live router: a LiveModelViewSet subclass, True for a derived
+    # one, False for none (its sockets work either way).
+    viewset: Any = False
 
     @property
     def protected_fields(self) -> frozenset[str]:
@@ -96,6 +99,7 @@ class LiveModelRegistry:
         public_when: Mapping[str, Any] | None = None,
         filterset: Any = None,
         owner_may_change: Iterable[str] = (),
+        viewset: Any = False,
     ) -> LiveModel:
         """
         Make ``model`` live on ``channel``. Called once per model, at app load.
@@ -103,7 +107,9 @@ class LiveModelRegistry:
         ``filterset`` is the REST list's FilterSet, which sockets then take too.
         ``owner_may_change`` names fields of ``public_when`` an owner may set over REST
         (an author publishing their own post); by default only staff may. With no
-        ``serializer``, one is derived from the model (live/serializers.py).
+        ``serializer``, one is derived from the model (live/serializers.py). ``viewset``
+        puts its REST API at ``/api/<channel>/`` (viewsets.live_router): your
+        LiveModelViewSet subclass, or True for one with the registration's rules alone.
         """
         if not CHANNEL_NAME_RE.match(channel):
             raise ValueError(f"Invalid channel name {channel!r}: use [a-z0-9_-], at most 64.")
@@ -123,6 +129,7 @@ class LiveModelRegistry:
             filtered_fields=filtered_fields(filterset, model) if filterset is not None else ("pk",),
             shown_fields=_model_fields_shown_by(serializer, model),
             owner_may_change=frozenset(owner_may_change),
+            viewset=viewset,
         )
         self._by_model[model] = live_model
         self._by_channel[channel] = live_model

@@ -6,9 +6,11 @@ user's object changed, an author approving their own object, an unordered list.
 
 import dataclasses
 import warnings
+from unittest import mock
 
 import pytest
 from django.core.paginator import UnorderedObjectListWarning
+from django.test import override_settings
 from django.urls import include, path
 from rest_framework import serializers
 from rest_framework.routers import DefaultRouter
@@ -145,3 +147,30 @@ def test_a_viewset_without_a_serializer_uses_the_registrations(people):
     Post.objects.create(title="shown", author=author, published=True)
     listed = client_of(None).get("/api/registered-posts/").json()["results"]
     assert "author_name" in listed[0]  # a field PostSerializer, the registered one, alone has
+
+
+def test_the_live_router_serves_each_live_model_registered_with_a_viewset():
+    """realtime_site/urls.py includes live_router.urls once; users and posts name their viewsets in live.py."""
+    from django.urls import reverse
+
+    from posts.views import PostViewSet
+    from users.views import UserViewSet
+
+    with override_settings(ROOT_URLCONF="realtime_site.urls"):
+        assert (reverse("user-list"), reverse("post-list")) == ("/api/users/", "/api/posts/")
+    assert live_models.for_channel("posts").viewset is PostViewSet
+    assert live_models.for_channel("users").viewset is UserViewSet
+
+
+def test_a_registration_with_viewset_true_gets_one_with_the_registrations_rules_alone():
+    from broadcasting.live.registry import LiveModelRegistry
+    from broadcasting.viewsets import LiveRouter
+
+    registry = LiveModelRegistry()
+    registry.register(Post, channel="plain-posts", owner_field="author", viewset=True)
+    router = LiveRouter()
+    with mock.patch("broadcasting.viewsets.live_models", registry):
+        router.get_urls()
+    ((prefix, viewset, basename),) = router.registry
+    assert (prefix, basename) == ("plain-posts", "post")
+    assert issubclass(viewset, LiveModelViewSet) and viewset.queryset.model is Post
