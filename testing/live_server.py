@@ -48,6 +48,7 @@ class ServerProcess:
     workers: int = 1
     serve_args: tuple[str, ...] = ()  # more options for `python -m realtime_site.serve`
     port: int = field(default_factory=free_port)
+    project_dir: Path = PROJECT_DIR  # another checkout of the project (a test's copy), if not this one
     process: subprocess.Popen | None = None
 
     @property
@@ -81,7 +82,7 @@ class ServerProcess:
     def start(self, timeout_secs: float = 30.0) -> "ServerProcess":
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            self.command(), cwd=PROJECT_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            self.command(), cwd=self.project_dir, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout_secs
         while time.monotonic() < deadline:
@@ -120,10 +121,15 @@ class LiveStack:
     env: dict[str, str]
     work_dir: Path
     servers: list[ServerProcess] = field(default_factory=list)
+    project_dir: Path = PROJECT_DIR
 
     def start_server(self, kind: str = "daphne", workers: int = 1) -> ServerProcess:
         server = ServerProcess(
-            env=self.env, log_path=self.work_dir / f"server-{len(self.servers)}.log", kind=kind, workers=workers
+            env=self.env,
+            log_path=self.work_dir / f"server-{len(self.servers)}.log",
+            kind=kind,
+            workers=workers,
+            project_dir=self.project_dir,
         )
         self.servers.append(server)
         return server.start()
@@ -132,7 +138,7 @@ class LiveStack:
         """Run a manage.py command against this stack's database and layer; return stdout."""
         completed = subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=PROJECT_DIR,
+            cwd=self.project_dir,
             env=self.env,
             input=input_text,
             capture_output=True,

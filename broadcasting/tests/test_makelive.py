@@ -1,0 +1,177 @@
+"""
+``manage.py makelive``, tried as a new user would, in a copy of the project: ``startapp
+comments``, a Comment model, the app installed, ``makelive comments.Comment --owner author
+--public approved=true``, migrations, a real server. What it wrote passes the project's
+lint and its own tests, and the comment is live and safe over REST and sockets.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from testing.frames import next_of
+from testing.live_server import PROJECT_DIR, LiveStack
+from testing.sockets import Socket
+
+COMMENT_MODEL = '''"""A comment on a post: its author's, public once staff approve it."""
+
+from django.conf import settings
+from django.db import models
+
+from broadcasting import LiveQuerySet
+from posts.models import Post
+
+
+class Comment(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    body = models.TextField()
+    approved = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LiveQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.body[:50]
+'''
+
+
+def copy_of_the_project(destination: Path) -> Path:
+    """The project's tracked files (and any not yet committed), without .venv or caches."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in listed:
+        source = PROJECT_DIR / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read_bytes())
+    return destination
+
+
+def run_in(project: Path, *command: str, env: dict[str, str]) -> str:
+    completed = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=180)
+    assert completed.returncode == 0, f"{' '.join(command)}:\n{completed.stdout}\n{completed.stderr}"
+    return completed.stdout
+
+
+@pytest.mark.live_server
+async def test_makelive_makes_a_new_model_live_and_safe_over_rest_and_sockets(live_stack, tmp_path):
+    base = live_stack()  # its env and a migrated database path; the copy gets its own database
+    project = copy_of_the_project(tmp_path / "project")
+    env = {**base.env, "DATABASE_URL": f"sqlite:///{tmp_path / 'comments.sqlite3'}"}
+    python = sys.executable
+
+    run_in(project, python, "manage.py", "startapp", "comments", env=env)
+    (project / "comments" / "models.py").write_text(COMMENT_MODEL)
+    settings_file = project / "realtime_site" / "settings.py"
+    settings_file.write_text(settings_file.read_text().replace('    "posts",\n', '    "posts",\n    "comments",\n', 1))
+    output = run_in(
+        project, python, "manage.py", "makelive", "comments.Comment", "--owner", "author", "--public",
+        "approved=true", env=env,
+    )  # fmt: skip
+    assert "makemigrations comments" in output and "manager is not live" not in output
+    run_in(project, python, "manage.py", "makemigrations", "comments", env=env)
+    run_in(project, python, "manage.py", "migrate", "--noinput", env=env)
+
+    # What it wrote passes the project's lint and its own tests.
+    run_in(project, python, "-m", "ruff", "check", "comments", env=env)
+    run_in(project, python, "-m", "ruff", "format", "--check", "comments", env=env)
+    run_in(project, python, "-m", "mypy", "comments", env=env)
+    test_env = {key: value for key, value in env.items() if key != "DJANGO_SETTINGS_MODULE"}
+    run_in(project, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "comments/test_live.py", env=test_env)
+
+    stack = LiveStack(env=env, work_dir=tmp_path, project_dir=project)
+    try:
+        await check_comments_live_and_safe(stack)
+    finally:
+        stack.stop()
+
+
+async def check_comments_live_and_safe(stack: LiveStack) -> None:
+    staff = stack.create_user("staff@example.com", staff=True)
+    alice = stack.create_user("alice@example.com")
+    bob = stack.create_user("bob@example.com")
+    server = stack.start_server()
+
+    def as_user(token: str | None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        return httpx.AsyncClient(base_url=server.http_url, headers=headers, timeout=10)
+
+    async with as_user(staff) as staff_api, as_user(alice) as alice_api, as_user(bob) as bob_api, as_user(None) as anon:
+        post_id = (await staff_api.post("/api/posts/", json={"title": "p", "published": True})).json()["id"]
+        public_socket = await Socket.open(f"{server.ws_url}/ws/comments")
+        await public_socket.connected()
+        alice_socket = await Socket.open(f"{server.ws_url}/ws/comments?post={post_id}", token=alice)
+        await alice_socket.connected()
+
+        assert (await anon.post("/api/comments/", json={"post": post_id, "body": "x"})).status_code in (401, 403)
+        created = await alice_api.post("/api/comments/", json={"post": post_id, "body": "mine", "approved": True})
+        assert created.status_code == 201, created.text
+        comment = created.json()
+        users = (await staff_api.get("/api/users/", params={"search": "alice"})).json()["results"]
+        assert comment["author"] == users[0]["id"]  # set by the server, from the request
+        assert comment["approved"] is False  # an author cannot approve their own comment
+
+        # The author sees their own unapproved comment live.
+        assert (await next_of(alice_socket, "created"))["data"]["id"] == comment["id"]
+
+        # Staff approve it: news to the public now, and its first (the unapproved one never reached it).
+        approved = await staff_api.patch(f"/api/comments/{comment['id']}/", json={"approved": True})
+        assert approved.status_code == 200 and approved.json()["approved"] is True
+        public_view = (await next_of(public_socket, "created"))["data"]
+        assert (public_view["id"], public_view["approved"]) == (comment["id"], True)
+
+        # Another user may read it, not change it or delete it; its author may not unapprove it.
+        assert (await bob_api.patch(f"/api/comments/{comment['id']}/", json={"body": "taken"})).status_code == 403
+        assert (await bob_api.delete(f"/api/comments/{comment['id']}/")).status_code == 403
+        await alice_api.patch(f"/api/comments/{comment['id']}/", json={"approved": False, "body": "edited"})
+        listed = await anon.get("/api/comments/")
+        assert "X-Channel-Seq" in listed.headers
+        assert [(c["id"], c["body"], c["approved"]) for c in listed.json()["results"]] == [
+            (comment["id"], "edited", True)
+        ]
+
+        one = await Socket.open(f"{server.ws_url}/ws/comments/{comment['id']}")
+        assert (await one.connected())["channel"] == "comments"
+        for socket in (public_socket, alice_socket, one):
+            await socket.close()
+
+
+def test_makelive_never_overwrites_a_file_of_yours_and_says_what_to_add():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    posts_dir = PROJECT_DIR / "posts"
+    before = {path.name: path.read_text() for path in posts_dir.glob("*.py")}
+    output = StringIO()
+    try:
+        call_command("makelive", "posts.Post", "--owner", "author", "--public", "published=true", stdout=output)
+    finally:
+        (posts_dir / "test_live.py").unlink(missing_ok=True)  # the one file posts did not have
+    assert {path.name: path.read_text() for path in posts_dir.glob("*.py") if path.name in before} == before
+    for name in ("live.py", "serializers.py", "filters.py", "views.py", "admin.py"):
+        assert f"kept your {posts_dir / name}" in output.getvalue()
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [("nope.Model",), ("posts.Post", "--owner", "writer"), ("posts.Post", "--public", "published")],
+)
+def test_makelive_refuses_what_it_cannot_make_live(arguments):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError):
+        call_command("makelive", *arguments)
