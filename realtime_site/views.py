@@ -10,7 +10,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.generic import TemplateView
 from django_prometheus.exports import ExportToDjangoView
 
-from broadcasting.live.registry import live_models
+from broadcasting import live_models
 
 
 class TestPageView(TemplateView):
