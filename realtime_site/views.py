@@ -4,6 +4,7 @@ channels, static/page/) and the guarded Prometheus endpoint.
 """
 
 from django.conf import settings
+from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -11,6 +12,26 @@ from django.views.generic import TemplateView
 from django_prometheus.exports import ExportToDjangoView
 
 from broadcasting import live_models
+
+# The channels the page has a section of its own for; every other live channel is listed generically.
+OWN_SECTIONS = ("users", "posts")
+
+
+def channel_info(channel: str) -> dict:
+    """How the page lists a channel it has no section for: each object's title field, its owner field, REST or not."""
+    live_model = live_models.for_channel(channel)
+    assert live_model is not None
+    shown = live_model.serializer_class().fields
+    model_fields = {field.name: field for field in live_model.model._meta.concrete_fields}
+    text_fields = [
+        name for name in shown.keys() if isinstance(model_fields.get(name), models.CharField | models.TextField)
+    ]
+    owner = live_model.visibility.owner_field
+    return {
+        "title": text_fields[0] if text_fields else "id",
+        "owner": owner if owner in shown else None,
+        "rest": live_model.viewset not in (False, None),
+    }
 
 
 class TestPageView(TemplateView):
@@ -20,8 +41,12 @@ class TestPageView(TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         context["channels"] = live_models.channels()
+        # Channels the page has no section of its own for get a generic list (its own
+        # are users and posts).
+        context["other_channels"] = [name for name in live_models.channels() if name not in OWN_SECTIONS]
         context["page_config"] = {
             "channels": live_models.channels(),
+            "channel_info": {name: channel_info(name) for name in context["other_channels"]},
             # What the page offers follows what the API allows this user (users/permissions.py,
             # posts/permissions.py); the API still decides, and its errors show inline.
             "user": {

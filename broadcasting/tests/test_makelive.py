@@ -5,85 +5,23 @@ comments``, a Comment model, the app installed, ``makelive comments.Comment --ow
 lint and its own tests, and the comment is live and safe over REST and sockets.
 """
 
-import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 import pytest
 
 from testing.frames import next_of
 from testing.live_server import PROJECT_DIR, LiveStack
+from testing.project_copy import project_with_live_comments, run_in
 from testing.sockets import Socket
-
-COMMENT_MODEL = '''"""A comment on a post: its author's, public once staff approve it."""
-
-from django.conf import settings
-from django.db import models
-
-from broadcasting import LiveQuerySet
-from posts.models import Post
-
-
-class Comment(models.Model):
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    body = models.TextField()
-    approved = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = LiveQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-id"]
-
-    def __str__(self) -> str:
-        return self.body[:50]
-'''
-
-
-def copy_of_the_project(destination: Path) -> Path:
-    """The project's tracked files (and any not yet committed), without .venv or caches."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for name in listed:
-        source = PROJECT_DIR / name
-        if source.is_file():
-            target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(source.read_bytes())
-    return destination
-
-
-def run_in(project: Path, *command: str, env: dict[str, str]) -> str:
-    completed = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=180)
-    assert completed.returncode == 0, f"{' '.join(command)}:\n{completed.stdout}\n{completed.stderr}"
-    return completed.stdout
 
 
 @pytest.mark.live_server
 async def test_makelive_makes_a_new_model_live_and_safe_over_rest_and_sockets(live_stack, tmp_path):
-    base = live_stack()  # its env and a migrated database path; the copy gets its own database
-    project = copy_of_the_project(tmp_path / "project")
+    base = live_stack()  # its env; the copy gets a database of its own
     env = {**base.env, "DATABASE_URL": f"sqlite:///{tmp_path / 'comments.sqlite3'}"}
+    project = project_with_live_comments(tmp_path / "project", env)
     python = sys.executable
-
-    run_in(project, python, "manage.py", "startapp", "comments", env=env)
-    (project / "comments" / "models.py").write_text(COMMENT_MODEL)
-    settings_file = project / "realtime_site" / "settings.py"
-    settings_file.write_text(settings_file.read_text().replace('    "posts",\n', '    "posts",\n    "comments",\n', 1))
-    output = run_in(
-        project, python, "manage.py", "makelive", "comments.Comment", "--owner", "author", "--public",
-        "approved=true", env=env,
-    )  # fmt: skip
-    assert "makemigrations comments" in output and "manager is not live" not in output
-    run_in(project, python, "manage.py", "makemigrations", "comments", env=env)
-    run_in(project, python, "manage.py", "migrate", "--noinput", env=env)
 
     # What it wrote passes the project's lint and its own tests.
     run_in(project, python, "-m", "ruff", "check", "comments", env=env)

@@ -4,6 +4,8 @@ import { LiveSocket, applyEvent, cookie, fetchSnapshot, tabClientId } from "../b
 
 const config = JSON.parse(document.getElementById("page-config").textContent);
 const me = config.user;
+// Channels with no section of their own: how to title an object, who owns it, whether REST serves it.
+const info = config.channel_info;
 const clientId = tabClientId();
 const state = { users: [], posts: [] };
 const channels = {};
@@ -20,14 +22,17 @@ const live = new LiveSocket({ clientId, onMessage: (frame) => logFrame(frame.cha
 
 function connectChannel(name) {
   if (channels[name]) return;
+  filters[name] ??= {};
+  state[name] ??= [];
+  const load = async () => {
+    const snapshot = await fetchSnapshot(`/api/${name}/?${new URLSearchParams(filters[name])}`);
+    state[name] = snapshot.items;
+    render(name);
+    return snapshot;
+  };
   channels[name] = live.subscribe(name, {
     filter: filters[name],
-    load: async () => {
-      const snapshot = await fetchSnapshot(`/api/${name}/?${new URLSearchParams(filters[name])}`);
-      state[name] = snapshot.items;
-      render(name);
-      return snapshot;
-    },
+    load: info[name]?.rest === false ? undefined : load, // no REST list: events from now on
     onEvent: (event) => {
       state[name] = applyEvent(state[name], event);
       render(name, event.type === "deleted" ? null : event.data.id);
@@ -114,6 +119,17 @@ const describe = {
   posts: (post) => `${post.title}${post.published ? "" : " (draft)"} · ${post.author_name}`,
   users: (user) => `${user.name || "(no name)"}${user.email ? ` · ${user.email}` : ""}`,
 };
+
+// Any other live channel: its objects by their first text field and owner; its owner and staff may delete.
+for (const [name, { title, owner, rest }] of Object.entries(info)) {
+  describe[name] = (item) => `${item[title] ?? `#${item.id}`}${owner ? ` · user #${item[owner]}` : ""}`;
+  may[name] = {
+    create: false,
+    edit: () => false,
+    remove: (item) => rest && me.authenticated && (me.is_staff || (owner !== null && item[owner] === me.id)),
+  };
+  EMPTY[name] = "Nothing here yet.";
+}
 
 // Render a list; the row of `changedId` (an event's object) lights up for a moment.
 function render(name, changedId = null) {
@@ -206,7 +222,7 @@ const forms = {
 };
 
 function setError(name, message) {
-  $("[data-role=error]", forms[name].form).textContent = message;
+  $("[data-role=error]", forms[name]?.form ?? $(`#${name}-card`)).textContent = message;
 }
 
 function startEdit(name, item) {

@@ -1,0 +1,77 @@
+"""
+A copy of the project for a test to change as a new user would: a new app, a model,
+``makelive``, migrations. Servers run in it through ``LiveStack(project_dir=...)``.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from .live_server import PROJECT_DIR
+
+COMMENT_MODEL = '''"""A comment on a post: its author's, public once staff approve it."""
+
+from django.conf import settings
+from django.db import models
+
+from broadcasting import LiveQuerySet
+from posts.models import Post
+
+
+class Comment(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    body = models.TextField()
+    approved = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LiveQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.body[:50]
+'''
+
+
+def copy_of_the_project(destination: Path) -> Path:
+    """The project's tracked files (and any not yet committed), without .venv or caches."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for name in listed:
+        source = PROJECT_DIR / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(source.read_bytes())
+    return destination
+
+
+def run_in(project: Path, *command: str, env: dict[str, str]) -> str:
+    completed = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=180)
+    assert completed.returncode == 0, f"{' '.join(command)}:\n{completed.stdout}\n{completed.stderr}"
+    return completed.stdout
+
+
+def project_with_live_comments(destination: Path, env: dict[str, str]) -> Path:
+    """A copy of the project with a ``comments`` app made live by ``makelive``, migrated on ``env``'s database."""
+    project = copy_of_the_project(destination)
+    python = sys.executable
+    run_in(project, python, "manage.py", "startapp", "comments", env=env)
+    (project / "comments" / "models.py").write_text(COMMENT_MODEL)
+    settings_file = project / "realtime_site" / "settings.py"
+    settings_file.write_text(settings_file.read_text().replace('    "posts",\n', '    "posts",\n    "comments",\n', 1))
+    output = run_in(
+        project, python, "manage.py", "makelive", "comments.Comment", "--owner", "author", "--public",
+        "approved=true", env=env,
+    )  # fmt: skip
+    assert "makemigrations comments" in output and "manager is not live" not in output, output
+    run_in(project, python, "manage.py", "makemigrations", "comments", env=env)
+    run_in(project, python, "manage.py", "migrate", "--noinput", env=env)
+    return project
