@@ -3,6 +3,7 @@ A copy of the project for a test to change as a new user would: a new app, a mod
 ``makelive``, migrations. Servers run in it through ``LiveStack(project_dir=...)``.
 """
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,14 +60,42 @@ def run_in(project: Path, *command: str, env: dict[str, str]) -> str:
     return completed.stdout
 
 
+def tutorial_files(markdown: str) -> dict[str, str]:
+    """The whole files a tutorial shows: each ```python block whose first line is ``# <path>``."""
+    files = {}
+    for block in re.findall(r"```python\n(.*?)```", markdown, re.DOTALL):
+        first, _, rest = block.partition("\n")
+        if re.fullmatch(r"# [\w/]+\.py", first.strip()):
+            files[first.strip()[2:]] = rest
+    return files
+
+
+def project_with_comments_by_hand(destination: Path, env: dict[str, str], markdown: str) -> Path:
+    """A copy of the project with ``comments`` made live from a tutorial's whole files, migrated."""
+    project = copy_of_the_project(destination)
+    python = sys.executable
+    run_in(project, python, "manage.py", "startapp", "comments", env=env)
+    for path, text in tutorial_files(markdown).items():
+        (project / path).write_text(text)
+    install_comments(project)
+    run_in(project, python, "manage.py", "makemigrations", "comments", env=env)
+    run_in(project, python, "manage.py", "migrate", "--noinput", env=env)
+    return project
+
+
+def install_comments(project: Path) -> None:
+    """The one line of settings Django itself asks for: the app in INSTALLED_APPS."""
+    settings_file = project / "realtime_site" / "settings.py"
+    settings_file.write_text(settings_file.read_text().replace('    "posts",\n', '    "posts",\n    "comments",\n', 1))
+
+
 def project_with_live_comments(destination: Path, env: dict[str, str]) -> Path:
     """A copy of the project with a ``comments`` app made live by ``makelive``, migrated on ``env``'s database."""
     project = copy_of_the_project(destination)
     python = sys.executable
     run_in(project, python, "manage.py", "startapp", "comments", env=env)
     (project / "comments" / "models.py").write_text(COMMENT_MODEL)
-    settings_file = project / "realtime_site" / "settings.py"
-    settings_file.write_text(settings_file.read_text().replace('    "posts",\n', '    "posts",\n    "comments",\n', 1))
+    install_comments(project)
     output = run_in(
         project, python, "manage.py", "makelive", "comments.Comment", "--owner", "author", "--public",
         "approved=true", env=env,

@@ -12,7 +12,7 @@ import pytest
 
 from testing.frames import next_of
 from testing.live_server import PROJECT_DIR, LiveStack
-from testing.project_copy import project_with_live_comments, run_in
+from testing.project_copy import project_with_comments_by_hand, project_with_live_comments, run_in, tutorial_files
 from testing.sockets import Socket
 
 
@@ -30,6 +30,33 @@ async def test_makelive_makes_a_new_model_live_and_safe_over_rest_and_sockets(li
     test_env = {key: value for key, value in env.items() if key != "DJANGO_SETTINGS_MODULE"}
     run_in(project, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "comments/test_live.py", env=test_env)
 
+    stack = LiveStack(env=env, work_dir=tmp_path, project_dir=project)
+    try:
+        await check_comments_live_and_safe(stack)
+    finally:
+        stack.stop()
+
+
+@pytest.mark.live_server
+async def test_the_tutorials_files_by_hand_make_the_same_live_and_safe_model(live_stack, tmp_path):
+    """docs/live-models.md's "By hand": its whole files, as written there, and nothing else."""
+    markdown = (PROJECT_DIR / "docs" / "live-models.md").read_text()
+    by_hand = markdown[markdown.index("## By hand") :]
+    assert set(tutorial_files(by_hand)) >= {"comments/models.py", "comments/filters.py", "comments/live.py"}
+    base = live_stack()
+    env = {**base.env, "DATABASE_URL": f"sqlite:///{tmp_path / 'comments.sqlite3'}"}
+    project = project_with_comments_by_hand(tmp_path / "project", env, by_hand)
+    run_in(
+        project,
+        sys.executable,
+        "-m",
+        "ruff",
+        "check",
+        "comments/models.py",
+        "comments/filters.py",
+        "comments/live.py",
+        env=env,
+    )
     stack = LiveStack(env=env, work_dir=tmp_path, project_dir=project)
     try:
         await check_comments_live_and_safe(stack)
