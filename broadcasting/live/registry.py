@@ -20,8 +20,8 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
+from broadcasting.live.derived import derived_filterset, derived_serializer
 from broadcasting.live.filters import filtered_fields
-from broadcasting.live.serializers import derived_serializer
 from broadcasting.live.visibility import Visibility
 
 CHANNEL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -107,7 +107,7 @@ class LiveModelRegistry:
         ``filterset`` is the REST list's FilterSet, which sockets then take too.
         ``owner_may_change`` names fields of ``public_when`` an owner may set over REST
         (an author publishing their own post); by default only staff may. With no
-        ``serializer``, one is derived from the model (live/serializers.py). ``viewset``
+        ``serializer`` or ``filterset``, one is derived from the model (live/derived.py). ``viewset``
         puts its REST API at ``/api/<channel>/`` (viewsets.live_router): your
         LiveModelViewSet subclass, or True for one with the registration's rules alone.
         """
@@ -119,6 +119,8 @@ class LiveModelRegistry:
         visibility.check(model)
         if serializer is None:
             serializer = derived_serializer(model, owner_field)
+        if filterset is None:
+            filterset = derived_filterset(model)
         live_model = LiveModel(
             model=model,
             channel=channel,

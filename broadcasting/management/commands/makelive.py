@@ -13,7 +13,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models
 
-from broadcasting.live.serializers import shown_field_names
+from broadcasting.live.derived import filterable_field_names, shown_field_names
 from broadcasting.publish.querysets import LiveQuerySet
 
 # What `startapp` writes in these files: a stub may be replaced, anything else is kept.
@@ -123,11 +123,7 @@ def _files_for(
     name = model.__name__
     shown = shown_field_names(model)
     read_only = [model._meta.pk.name] + ([owner] if owner else [])
-    filtered = [
-        field.name
-        for field in model._meta.concrete_fields
-        if isinstance(field, models.ForeignKey | models.BooleanField) or field.choices
-    ]
+    filtered = filterable_field_names(model)
     registration = [f"    {name},", f'    channel="{channel}",', f"    serializer={name}Serializer,"]
     if owner:
         registration.append(f'    owner_field="{owner}",  # the owner reads and changes it; staff read all')

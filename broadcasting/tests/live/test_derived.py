@@ -1,9 +1,9 @@
-"""live/serializers.py: a registration without a serializer gets one that shows nothing private."""
+"""live/derived.py: a registration without a serializer gets one that shows nothing private."""
 
 import pytest
 
+from broadcasting.live.derived import derived_filterset, derived_serializer, shown_field_names
 from broadcasting.live.registry import LiveModelRegistry
-from broadcasting.live.serializers import derived_serializer, shown_field_names
 from posts.models import Post
 from users.models import User
 
@@ -30,3 +30,9 @@ def test_a_registration_without_a_serializer_gets_the_derived_one():
     live_model = LiveModelRegistry().register(Post, channel="plain-posts", owner_field="author")
     assert live_model.serializer_class.__name__ == "PostLiveSerializer"
     assert "author" in live_model.shown_fields
+
+
+def test_a_derived_filterset_filters_on_foreign_keys_booleans_and_choices():
+    filterset = derived_filterset(Post)
+    assert filterset is not None and set(filterset.base_filters) == {"author", "published"}
+    assert derived_filterset(type("Plain", (), {"_meta": type("M", (), {"concrete_fields": []})()})) is None

@@ -1,0 +1,52 @@
+"""
+What a live model gets when its registration names no serializer or no FilterSet.
+
+- The serializer: its concrete fields, as a ModelSerializer shows them, less any that
+  look private (a password, a token, a secret, a hash), with its pk and owner read-only.
+- The FilterSet: exact filters on its foreign keys, booleans and fields with choices
+  (``?post=7&approved=true``), which its sockets then take too.
+
+Name your own to show more or less, or to filter otherwise; REST and sockets both use
+what the registration holds.
+"""
+
+import re
+
+import django_filters
+from django.db import models
+from rest_framework import serializers
+
+# Field names never shown unless a serializer of your own shows them.
+PRIVATE_FIELD_RE = re.compile(r"password|passwd|secret|token|api_key|private|(^|_)hash($|_)", re.IGNORECASE)
+
+
+def shown_field_names(model: type[models.Model]) -> list[str]:
+    """The concrete fields a derived serializer shows: all but the private-looking ones."""
+    return [field.name for field in model._meta.concrete_fields if not PRIVATE_FIELD_RE.search(field.name)]
+
+
+def derived_serializer(model: type[models.Model], owner_field: str | None) -> type[serializers.ModelSerializer]:
+    """A ModelSerializer of ``model``'s shown fields, its pk and owner read-only."""
+    read_only = [model._meta.pk.name] + ([owner_field] if owner_field not in (None, "pk") else [])
+    meta = type("Meta", (), {"model": model, "fields": shown_field_names(model), "read_only_fields": read_only})
+    return type(
+        f"{model.__name__}LiveSerializer", (serializers.ModelSerializer,), {"Meta": meta, "__module__": __name__}
+    )
+
+
+def filterable_field_names(model: type[models.Model]) -> list[str]:
+    """The fields a derived FilterSet filters on: foreign keys, booleans and fields with choices."""
+    return [
+        field.name
+        for field in model._meta.concrete_fields
+        if isinstance(field, models.ForeignKey | models.BooleanField) or field.choices
+    ]
+
+
+def derived_filterset(model: type[models.Model]) -> type[django_filters.FilterSet] | None:
+    """A FilterSet of exact filters on ``model``'s filterable fields; None when it has none."""
+    names = filterable_field_names(model)
+    if not names:
+        return None
+    meta = type("Meta", (), {"model": model, "fields": names})
+    return type(f"{model.__name__}LiveFilter", (django_filters.FilterSet,), {"Meta": meta, "__module__": __name__})
