@@ -14,7 +14,8 @@ LiveModelViewSet: a DRF ModelViewSet for registered models.
   viewset's ``queryset`` may be ``objects.all()`` and still never serve over REST what
   the sockets hide.
 - Writes are safe by default, from the same registration (LiveModelPermission): a
-  write needs a signed-in user; a new object's owner is the user who creates it; only
+  write needs a signed-in user (and so does a read, where the registration's
+  ``requires_auth`` refuses anonymous sockets); a new object's owner is the user who creates it; only
   its owner or staff change or delete it (staff alone, for a model with no owner); and
   the fields that decide who reads it (the owner, ``public_when``'s) are read-only but
   for staff, unless the registration's ``owner_may_change`` names them. Lists come
@@ -52,9 +53,11 @@ class LiveModelPermission(permissions.BasePermission):
     """Anyone reads what the visibility lets them; signed-in users write; owners and staff change an object."""
 
     def has_permission(self, request, view) -> bool:
+        signed_in = bool(request.user and request.user.is_authenticated)
         if request.method in permissions.SAFE_METHODS:
-            return True
-        return bool(request.user and request.user.is_authenticated)
+            live_model = view._live_model() if isinstance(view, LiveModelViewSet) else None
+            return signed_in or not (live_model is not None and live_model.requires_auth)  # as its sockets
+        return signed_in
 
     def has_object_permission(self, request, view, obj) -> bool:
         if request.method in permissions.SAFE_METHODS or request.user.is_staff:

@@ -5,6 +5,7 @@ comments``, a Comment model, the app installed, ``makelive comments.Comment --ow
 lint and its own tests, and the comment is live and safe over REST and sockets.
 """
 
+import asyncio
 import sys
 
 import httpx
@@ -100,6 +101,13 @@ async def check_comments_live_and_safe(stack: LiveStack) -> None:
 
         one = await Socket.open(f"{server.ws_url}/ws/comments/{comment['id']}")
         assert (await one.connected())["channel"] == "comments"
+        # An edit outside the API (the shell, as the admin saves) reaches the object's socket.
+        await asyncio.to_thread(
+            stack.shell,
+            f"from comments.models import Comment\nc = Comment.objects.get(pk={comment['id']})\n"
+            "c.body = 'moderated'\nc.save()",
+        )
+        assert (await next_of(one, "updated"))["data"]["body"] == "moderated"
         for socket in (public_socket, alice_socket, one):
             await socket.close()
 

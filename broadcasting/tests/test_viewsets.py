@@ -85,6 +85,18 @@ def test_anonymous_writes_are_refused():
     assert client_of(None).post("/api/bare-posts/", {"title": "x"}).status_code in (401, 403)
 
 
+def test_a_channel_that_refuses_anonymous_sockets_refuses_anonymous_reads_too(people):
+    author, _, _ = people
+    registered = live_models.for_model(Post)
+    signed_in_only = dataclasses.replace(registered, requires_auth=True)
+    live_models._by_model[Post], live_models._by_channel["posts"] = signed_in_only, signed_in_only
+    try:
+        assert client_of(None).get("/api/bare-posts/").status_code in (401, 403)
+        assert client_of(author).get("/api/bare-posts/").status_code == 200
+    finally:
+        live_models._by_model[Post], live_models._by_channel["posts"] = registered, registered
+
+
 def test_a_create_is_owned_by_its_writer_not_a_500(people):
     author, _, _ = people
     response = client_of(author).post("/api/bare-posts/", {"title": "mine"})
