@@ -7,7 +7,8 @@ What a live model gets when its registration names no serializer or no FilterSet
   (``?post=7&approved=true``), which its sockets then take too.
 
 Name your own to show more or less, or to filter otherwise; REST and sockets both use
-what the registration holds.
+what the registration holds. ``private_fields`` (OwnerOnlyFields) hide fields from all
+but staff and the object's owner, in a derived serializer or in yours.
 """
 
 import re
@@ -15,6 +16,8 @@ import re
 import django_filters
 from django.db import models
 from rest_framework import serializers
+
+from broadcasting.live.visibility import attname
 
 # Field names never shown unless a serializer of your own shows them.
 PRIVATE_FIELD_RE = re.compile(r"password|passwd|secret|token|api_key|private|(^|_)hash($|_)", re.IGNORECASE)
@@ -50,3 +53,37 @@ def derived_filterset(model: type[models.Model]) -> type[django_filters.FilterSe
         return None
     meta = type("Meta", (), {"model": model, "fields": names})
     return type(f"{model.__name__}LiveFilter", (django_filters.FilterSet,), {"Meta": meta, "__module__": __name__})
+
+
+class OwnerOnlyFields:
+    """
+    A serializer mixin: ``private_fields`` are shown to staff and the object's owner only.
+    Sockets render per audience with a stand-in user (live/audience.py), REST with the
+    request's: both read ``request.user`` here, so both hide the same fields.
+    """
+
+    private_fields: frozenset[str] = frozenset()
+    owner_field: str | None = None
+
+    def to_representation(self, instance: models.Model) -> dict:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        request = getattr(self, "context", {}).get("request")
+        user = getattr(request, "user", None)
+        if user is not None and getattr(user, "is_staff", False):
+            return data
+        owner = None
+        if self.owner_field == "pk":
+            owner = instance.pk
+        elif self.owner_field is not None:
+            owner = getattr(instance, attname(type(instance), self.owner_field))
+        if owner is not None and user is not None and getattr(user, "is_authenticated", False) and owner == user.pk:
+            return data
+        return {name: value for name, value in data.items() if name not in self.private_fields}
+
+
+def with_private_fields(
+    serializer: type[serializers.Serializer], private_fields: frozenset[str], owner_field: str | None
+) -> type[serializers.Serializer]:
+    """``serializer`` with ``private_fields`` shown to staff and the owner only."""
+    attributes = {"private_fields": private_fields, "owner_field": owner_field, "__module__": serializer.__module__}
+    return type(serializer.__name__, (OwnerOnlyFields, serializer), attributes)

@@ -20,7 +20,7 @@ from typing import Any
 from django.db import models
 from rest_framework import serializers
 
-from broadcasting.live.derived import derived_filterset, derived_serializer
+from broadcasting.live.derived import derived_filterset, derived_serializer, with_private_fields
 from broadcasting.live.filters import filtered_fields
 from broadcasting.live.visibility import Visibility
 
@@ -100,6 +100,7 @@ class LiveModelRegistry:
         filterset: Any = None,
         owner_may_change: Iterable[str] = (),
         viewset: Any = False,
+        private_fields: Iterable[str] = (),
     ) -> LiveModel:
         """
         Make ``model`` live on ``channel``. Called once per model, at app load.
@@ -110,6 +111,8 @@ class LiveModelRegistry:
         ``serializer`` or ``filterset``, one is derived from the model (live/derived.py). ``viewset``
         puts its REST API at ``/api/<channel>/`` (viewsets.live_router): your
         LiveModelViewSet subclass, or True for one with the registration's rules alone.
+        ``private_fields`` are shown to staff and each object's owner only, over REST
+        (through the registration's serializer) and on sockets alike.
         """
         if not CHANNEL_NAME_RE.match(channel):
             raise ValueError(f"Invalid channel name {channel!r}: use [a-z0-9_-], at most 64.")
@@ -121,6 +124,8 @@ class LiveModelRegistry:
             serializer = derived_serializer(model, owner_field)
         if filterset is None:
             filterset = derived_filterset(model)
+        if private_fields:
+            serializer = with_private_fields(serializer, frozenset(private_fields), owner_field)
         live_model = LiveModel(
             model=model,
             channel=channel,

@@ -36,3 +36,29 @@ def test_a_derived_filterset_filters_on_foreign_keys_booleans_and_choices():
     filterset = derived_filterset(Post)
     assert filterset is not None and set(filterset.base_filters) == {"author", "published"}
     assert derived_filterset(type("Plain", (), {"_meta": type("M", (), {"concrete_fields": []})()})) is None
+
+
+@pytest.mark.django_db
+def test_private_fields_are_shown_to_staff_and_the_owner_alone_on_sockets_and_over_rest():
+    from rest_framework.test import APIRequestFactory
+
+    from broadcasting.live import audience
+    from broadcasting.wire.renderings import serialize_for
+
+    author = User.objects.create_user("author@example.com", "pw-1234567890")
+    stranger = User.objects.create_user("stranger@example.com", "pw-1234567890")
+    post = Post.objects.create(title="t", body="only for the author", author=author, published=True)
+    live_model = LiveModelRegistry().register(
+        Post, channel="private-posts", owner_field="author", private_fields=["body"]
+    )
+
+    assert "body" not in serialize_for(live_model, post, audience.PUBLIC)
+    assert serialize_for(live_model, post, audience.owner_audience(author.pk))["body"] == "only for the author"
+    assert serialize_for(live_model, post, audience.STAFF)["body"] == "only for the author"
+
+    def over_rest(user) -> dict:
+        request = APIRequestFactory().get("/")
+        request.user = user
+        return live_model.serializer_class(post, context={"request": request}).data
+
+    assert "body" not in over_rest(stranger) and over_rest(author)["body"] == "only for the author"
