@@ -1,7 +1,7 @@
 """
 The page shows any live channel, not only its own users and posts: a ``comments`` app
 made live with ``makelive`` in a copy of the project gets a list that connects, fills,
-follows events, and offers Delete to its staff.
+follows events, and offers Edit and Delete to its staff.
 """
 
 import httpx
@@ -42,8 +42,13 @@ def test_a_channel_the_page_has_no_section_for_is_listed_live(comments_site, new
     comments = page.get_by_test_id("comments-list")
     expect(comments).to_contain_text("already here")
 
-    api.post("/api/comments/", json={"post": post_id, "body": "written meanwhile", "approved": True})
+    second = api.post("/api/comments/", json={"post": post_id, "body": "written meanwhile", "approved": True}).json()
     expect(comments).to_contain_text("written meanwhile")  # live, from the socket
+
+    page.once("dialog", lambda dialog: dialog.accept("edited on the page"))
+    comments.locator(f"li[data-id='{second['id']}']").get_by_role("button", name="Edit").click()
+    expect(comments).to_contain_text("edited on the page")
+    assert api.get(f"/api/comments/{second['id']}/").json()["body"] == "edited on the page"
 
     comments.locator(f"li[data-id='{first['id']}']").get_by_role("button", name="Delete").click()
     expect(comments).not_to_contain_text("already here")

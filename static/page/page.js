@@ -123,11 +123,8 @@ const describe = {
 // Any other live channel: its objects by their first text field and owner; its owner and staff may delete.
 for (const [name, { title, owner, rest }] of Object.entries(info)) {
   describe[name] = (item) => `${item[title] ?? `#${item.id}`}${owner ? ` · user #${item[owner]}` : ""}`;
-  may[name] = {
-    create: false,
-    edit: () => false,
-    remove: (item) => rest && me.authenticated && (me.is_staff || (owner !== null && item[owner] === me.id)),
-  };
+  const mine = (item) => rest && me.authenticated && (me.is_staff || (owner !== null && item[owner] === me.id));
+  may[name] = { create: false, edit: (item) => mine(item) && title !== "id", remove: mine };
   EMPTY[name] = "Nothing here yet.";
 }
 
@@ -225,7 +222,23 @@ function setError(name, message) {
   $("[data-role=error]", forms[name]?.form ?? $(`#${name}-card`)).textContent = message;
 }
 
+// A channel with no form of its own: edit its title field in a prompt, save it over REST.
+async function editInPrompt(name, item) {
+  const field = info[name].title;
+  const value = window.prompt(`${field} of #${item.id}`, item[field] ?? "");
+  if (value === null) return;
+  try {
+    const saved = await api("PATCH", `/api/${name}/${item.id}/`, { [field]: value });
+    state[name] = applyEvent(state[name], { type: "updated", data: saved });
+    render(name, saved.id);
+    setError(name, "");
+  } catch (error) {
+    setError(name, error.message);
+  }
+}
+
 function startEdit(name, item) {
+  if (!forms[name]) return editInPrompt(name, item);
   const { form, fill, noun } = forms[name];
   form.hidden = false;
   form.id.value = item.id;
