@@ -4,6 +4,7 @@ Each case here is what a newcomer's viewset did before: a 500 on create, another
 user's object changed, an author approving their own object, an unordered list.
 """
 
+import contextlib
 import dataclasses
 import warnings
 from unittest import mock
@@ -71,14 +72,23 @@ def people():
     )
 
 
+@contextlib.contextmanager
+def posts_registered_with(**changes):
+    """The posts registration with ``changes`` for the block, as another project would declare it."""
+    registered = live_models.for_model(Post)
+    changed = dataclasses.replace(registered, **changes)
+    live_models._by_model[Post], live_models._by_channel["posts"] = changed, changed
+    try:
+        yield
+    finally:
+        live_models._by_model[Post], live_models._by_channel["posts"] = registered, registered
+
+
 @pytest.fixture
 def only_staff_publish():
     """Posts registered as a newcomer would: publishing (``public_when``) is not left to authors."""
-    registered = live_models.for_model(Post)
-    strict = dataclasses.replace(registered, owner_may_change=frozenset())
-    live_models._by_model[Post], live_models._by_channel["posts"] = strict, strict
-    yield
-    live_models._by_model[Post], live_models._by_channel["posts"] = registered, registered
+    with posts_registered_with(owner_may_change=frozenset()):
+        yield
 
 
 def test_anonymous_writes_are_refused():
@@ -87,14 +97,9 @@ def test_anonymous_writes_are_refused():
 
 def test_a_channel_that_refuses_anonymous_sockets_refuses_anonymous_reads_too(people):
     author, _, _ = people
-    registered = live_models.for_model(Post)
-    signed_in_only = dataclasses.replace(registered, requires_auth=True)
-    live_models._by_model[Post], live_models._by_channel["posts"] = signed_in_only, signed_in_only
-    try:
+    with posts_registered_with(requires_auth=True):
         assert client_of(None).get("/api/bare-posts/").status_code in (401, 403)
         assert client_of(author).get("/api/bare-posts/").status_code == 200
-    finally:
-        live_models._by_model[Post], live_models._by_channel["posts"] = registered, registered
 
 
 def test_a_create_is_owned_by_its_writer_not_a_500(people):
