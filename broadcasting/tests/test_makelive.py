@@ -16,6 +16,8 @@ from testing.live_server import PROJECT_DIR, LiveStack
 from testing.project_copy import project_with_comments_by_hand, project_with_live_comments, run_in, tutorial_files
 from testing.sockets import Socket
 
+STAFF_PASSWORD = "staff-pass-123"
+
 
 @pytest.mark.live_server
 async def test_makelive_makes_a_new_model_live_and_safe_over_rest_and_sockets(live_stack, tmp_path):
@@ -50,13 +52,42 @@ async def test_the_tutorials_files_by_hand_make_the_same_live_and_safe_model(liv
     run_in(project, sys.executable, "-m", "ruff", "check", *tutorial_files(by_hand), env=env)
     stack = LiveStack(env=env, work_dir=tmp_path, project_dir=project)
     try:
-        await check_comments_live_and_safe(stack)
+        await check_comments_live_and_safe(stack, admin=False)  # the tutorial registers no admin
     finally:
         stack.stop()
 
 
-async def check_comments_live_and_safe(stack: LiveStack) -> None:
-    staff = stack.create_user("staff@example.com", staff=True)
+async def edit_in_the_admin(base_url: str, comment: dict, post_id: int, *, body: str) -> None:
+    """Sign in to the admin as staff, as a person would, and save the comment's change form."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as browser:
+        await browser.get("/admin/login/")
+        signed_in = await browser.post(
+            "/admin/login/?next=/admin/",
+            data={
+                "username": "staff@example.com",
+                "password": STAFF_PASSWORD,
+                "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+            },
+            headers={"Referer": f"{base_url}/admin/login/"},
+        )
+        assert signed_in.status_code == 302, signed_in.text[:500]
+        change = f"/admin/comments/comment/{comment['id']}/change/"
+        saved = await browser.post(
+            change,
+            data={
+                "post": post_id,
+                "author": comment["author"],
+                "body": body,
+                "approved": "on",
+                "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+            },
+            headers={"Referer": f"{base_url}{change}"},
+        )
+        assert saved.status_code == 302, saved.text[:1000]
+
+
+async def check_comments_live_and_safe(stack: LiveStack, *, admin: bool = True) -> None:
+    staff = stack.create_user("staff@example.com", STAFF_PASSWORD, staff=True, superuser=True)
     alice = stack.create_user("alice@example.com")
     bob = stack.create_user("bob@example.com")
     server = stack.start_server()
@@ -101,12 +132,15 @@ async def check_comments_live_and_safe(stack: LiveStack) -> None:
 
         one = await Socket.open(f"{server.ws_url}/ws/comments/{comment['id']}")
         assert (await one.connected())["channel"] == "comments"
-        # An edit outside the API (the shell, as the admin saves) reaches the object's socket.
-        await asyncio.to_thread(
-            stack.shell,
-            f"from comments.models import Comment\nc = Comment.objects.get(pk={comment['id']})\n"
-            "c.body = 'moderated'\nc.save()",
-        )
+        # An edit in the admin that makelive registered (by hand: in the shell) reaches the object's socket.
+        if admin:
+            await edit_in_the_admin(server.http_url, comment, post_id, body="moderated")
+        else:
+            await asyncio.to_thread(
+                stack.shell,
+                f"from comments.models import Comment\nc = Comment.objects.get(pk={comment['id']})\n"
+                "c.body = 'moderated'\nc.save()",
+            )
         assert (await next_of(one, "updated"))["data"]["body"] == "moderated"
         for socket in (public_socket, alice_socket, one):
             await socket.close()
