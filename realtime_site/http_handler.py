@@ -55,7 +55,7 @@ class OneThreadASGIHandler(ASGIHandler):
     """ASGI in, WSGI-style inside: the whole middleware chain in one thread hop."""
 
     def __init__(self) -> None:
-        super().__init__()  # builds Django's async chain (about 9 ms, once per process)...
+        super().__init__()  # builds Django's async chain, once per process...
         self.load_middleware(is_async=False)  # ...which this sync chain replaces
         # Threads start with the first requests, so a server may fork after this.
         self.threads = ThreadPoolExecutor(settings.REQUEST_THREADS, thread_name_prefix="django-request")

@@ -63,7 +63,7 @@ class Outbox:
         self.max_bytes = max_bytes
         self.send_timeout_secs = send_timeout_secs
         self._on_close = on_close
-        self._frames: deque[str] | None = None  # made when a frame first has to wait (0.7 KiB each)
+        self._frames: deque[str] | None = None  # made only when a frame first has to wait
         self.queued_bytes = 0
         self.sending_since: float | None = None
         self.close_code: int | None = None  # set once: no frame is taken after it

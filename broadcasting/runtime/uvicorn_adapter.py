@@ -11,7 +11,7 @@ only needed for a moment or hold far more than they are used for:
 
 - the handshake's request and response (headers and all), needed until the accept
   has been sent and never again (the scope has its own copy of the request's headers);
-- an ``asyncio.Queue`` for what the client sent: four deques (about 3 KiB), for a
+- an ``asyncio.Queue`` for what the client sent: four deques, for a
   queue that uvicorn keeps at one or two messages by pausing reads after each;
 - an ``asyncio.Event`` for "the transport takes writes": one more deque.
 

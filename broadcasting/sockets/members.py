@@ -4,6 +4,7 @@ the channel's position is read (an event committed in between is offered before 
 feed is placed, never lost in a gap), left once, whatever ends it.
 """
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from broadcasting.delivery.fanout import process_fanout
@@ -32,7 +33,7 @@ class ChannelMember:
         self.feed.offer(event, now)
 
     def offer_presence(self, change: PresenceChange) -> None:
-        self.socket.members.offer_presence(change, self.socket.presence_audiences(), self.socket.outbox)
+        self.socket.members.offer_presence(change, self.socket.presence_audiences, self.socket.outbox)
 
     def check_in(self, committed_seq: int, now: float) -> None:
         """Called every check interval with the channel's committed seq; a stuck socket closes 4408."""
@@ -55,7 +56,7 @@ class Memberships:
             self._presence_watch = PresenceWatch()
         return self._presence_watch
 
-    def offer_presence(self, change: PresenceChange, audiences: tuple[str, ...], outbox: Outbox) -> None:
+    def offer_presence(self, change: PresenceChange, audiences: Callable[[], tuple[str, ...]], outbox: Outbox) -> None:
         """A join or leave, for a socket that asked get_presence on its channel (none asked: nothing to do)."""
         if self._presence_watch is not None:
             self._presence_watch.offer(change, audiences, outbox)

@@ -4,6 +4,8 @@ then on, and those that come while the answer is on the way follow the answer, s
 applies to the state the answer gives.
 """
 
+from collections.abc import Callable
+
 from broadcasting.delivery.outbox import Outbox
 from broadcasting.presence.tracker import presence
 from broadcasting.wire import frames
@@ -17,11 +19,11 @@ class PresenceWatch:
         # Channel -> the frames held while its answer is on the way (None: none on the way).
         self.held: dict[str, list[str] | None] = {}
 
-    def offer(self, change: PresenceChange, audiences: tuple[str, ...], outbox: Outbox) -> None:
-        """Called with each join and leave on a channel the socket is on."""
+    def offer(self, change: PresenceChange, audiences: Callable[[], tuple[str, ...]], outbox: Outbox) -> None:
+        """Called with each join and leave on a channel the socket is on; ``audiences`` only if it watches it."""
         if change.channel not in self.held or not outbox.open:
             return
-        rendering = change.rendering_for(audiences)
+        rendering = change.rendering_for(audiences())
         if rendering is None:
             return
         held = self.held[change.channel]
