@@ -4,7 +4,6 @@ channels, static/page/) and the guarded Prometheus endpoint.
 """
 
 from django.conf import settings
-from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -12,6 +11,7 @@ from django.views.generic import TemplateView
 from django_prometheus.exports import ExportToDjangoView
 
 from broadcasting import live_models
+from broadcasting.live.derived import title_field_name
 
 # The channels the page has a section of its own for; every other live channel is listed generically.
 OWN_SECTIONS = ("users", "posts")
@@ -21,14 +21,10 @@ def channel_info(channel: str) -> dict:
     """How the page lists a channel it has no section for: each object's title field, its owner field, REST or not."""
     live_model = live_models.for_channel(channel)
     assert live_model is not None
-    shown = live_model.serializer_class().fields
-    model_fields = {field.name: field for field in live_model.model._meta.concrete_fields}
-    text_fields = [
-        name for name in shown.keys() if isinstance(model_fields.get(name), models.CharField | models.TextField)
-    ]
+    shown = list(live_model.serializer_class().fields.keys())
     owner = live_model.visibility.owner_field
     return {
-        "title": text_fields[0] if text_fields else "id",
+        "title": title_field_name(live_model.model, among=shown) or "id",
         "owner": owner if owner in shown else None,
         "rest": live_model.viewset not in (False, None),
     }

@@ -17,7 +17,7 @@ import django_filters
 from django.db import models
 from rest_framework import serializers
 
-from broadcasting.live.visibility import attname
+from broadcasting.live.visibility import Visibility
 
 # Field names never shown unless a serializer of your own shows them.
 PRIVATE_FIELD_RE = re.compile(r"password|passwd|secret|token|api_key|private|(^|_)hash($|_)", re.IGNORECASE)
@@ -28,9 +28,20 @@ def shown_field_names(model: type[models.Model]) -> list[str]:
     return [field.name for field in model._meta.concrete_fields if not PRIVATE_FIELD_RE.search(field.name)]
 
 
+def read_only_field_names(model: type[models.Model], owner_field: str | None) -> list[str]:
+    """What a client never sets: the pk, and the owner (the server sets it from the request)."""
+    return [model._meta.pk.name] + ([owner_field] if owner_field not in (None, "pk") else [])
+
+
+def title_field_name(model: type[models.Model], among: list[str] | None = None) -> str | None:
+    """The first text field of ``model`` (of those ``among``, if given): what a list titles an object by."""
+    text_fields = [f.name for f in model._meta.concrete_fields if isinstance(f, models.CharField | models.TextField)]
+    return next((name for name in text_fields if among is None or name in among), None)
+
+
 def derived_serializer(model: type[models.Model], owner_field: str | None) -> type[serializers.ModelSerializer]:
     """A ModelSerializer of ``model``'s shown fields, its pk and owner read-only."""
-    read_only = [model._meta.pk.name] + ([owner_field] if owner_field not in (None, "pk") else [])
+    read_only = read_only_field_names(model, owner_field)
     meta = type("Meta", (), {"model": model, "fields": shown_field_names(model), "read_only_fields": read_only})
     return type(
         f"{model.__name__}LiveSerializer", (serializers.ModelSerializer,), {"Meta": meta, "__module__": __name__}
@@ -63,7 +74,7 @@ class OwnerOnlyFields:
     """
 
     private_fields: frozenset[str] = frozenset()
-    owner_field: str | None = None
+    visibility: Visibility = Visibility()
 
     def to_representation(self, instance: models.Model) -> dict:
         data = super().to_representation(instance)  # type: ignore[misc]
@@ -71,19 +82,15 @@ class OwnerOnlyFields:
         user = getattr(request, "user", None)
         if user is not None and getattr(user, "is_staff", False):
             return data
-        owner = None
-        if self.owner_field == "pk":
-            owner = instance.pk
-        elif self.owner_field is not None:
-            owner = getattr(instance, attname(type(instance), self.owner_field))
+        owner = self.visibility.owner_pk(instance)
         if owner is not None and user is not None and getattr(user, "is_authenticated", False) and owner == user.pk:
             return data
         return {name: value for name, value in data.items() if name not in self.private_fields}
 
 
 def with_private_fields(
-    serializer: type[serializers.Serializer], private_fields: frozenset[str], owner_field: str | None
+    serializer: type[serializers.Serializer], private_fields: frozenset[str], visibility: Visibility
 ) -> type[serializers.Serializer]:
-    """``serializer`` with ``private_fields`` shown to staff and the owner only."""
-    attributes = {"private_fields": private_fields, "owner_field": owner_field, "__module__": serializer.__module__}
+    """``serializer`` with ``private_fields`` shown to staff and the owner only (who owns what: ``visibility``)."""
+    attributes = {"private_fields": private_fields, "visibility": visibility, "__module__": serializer.__module__}
     return type(serializer.__name__, (OwnerOnlyFields, serializer), attributes)

@@ -125,7 +125,7 @@ class LiveModelRegistry:
         if filterset is None:
             filterset = derived_filterset(model)
         if private_fields:
-            serializer = with_private_fields(serializer, frozenset(private_fields), owner_field)
+            serializer = with_private_fields(serializer, frozenset(private_fields), visibility)
         live_model = LiveModel(
             model=model,
             channel=channel,

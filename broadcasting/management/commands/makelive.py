@@ -13,7 +13,12 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models
 
-from broadcasting.live.derived import filterable_field_names, shown_field_names
+from broadcasting.live.derived import (
+    filterable_field_names,
+    read_only_field_names,
+    shown_field_names,
+    title_field_name,
+)
 from broadcasting.publish.querysets import LiveQuerySet
 
 # What `startapp` writes in these files: a stub may be replaced, anything else is kept.
@@ -122,7 +127,7 @@ def _files_for(
 ) -> dict[str, str]:
     name = model.__name__
     shown = shown_field_names(model)
-    read_only = [model._meta.pk.name] + ([owner] if owner else [])
+    read_only = read_only_field_names(model, owner)
     filtered = filterable_field_names(model)
     registration = [f"    {name},", f'    channel="{channel}",', f"    serializer={name}Serializer,"]
     if owner:
@@ -133,9 +138,7 @@ def _files_for(
     if requires_auth:
         registration.append("    requires_auth=True,")
     registration += [f"    filterset={name}Filter,", f"    viewset={name}ViewSet,  # REST at /api/{channel}/"]
-    first_text = next(
-        (f.name for f in model._meta.concrete_fields if isinstance(f, models.CharField | models.TextField)), "pk"
-    )
+    title = title_field_name(model)
     return {
         "live.py": (
             f'"""The {channel} channel: {name} over /ws/{channel} and /api/{channel}/ (docs/live-models.md)."""\n\n'
@@ -165,7 +168,7 @@ def _files_for(
         "admin.py": (
             f"from django.contrib import admin\n\nfrom .models import {name}\n\n\n"
             f"@admin.register({name})\nclass {name}Admin(admin.ModelAdmin):\n"
-            f"    list_display = {_py(['pk', first_text] if first_text != 'pk' else ['pk'])}\n"
+            f"    list_display = {_py(['pk', title] if title else ['pk'])}\n"
         ),
         "test_live.py": (
             f'"""{name} is live: registered, served over REST, and its list carries the channel\'s seq."""\n\n'
