@@ -10,30 +10,8 @@ from pathlib import Path
 
 from .live_server import PROJECT_DIR
 
-COMMENT_MODEL = '''"""A comment on a post: its author's, public once staff approve it."""
-
-from django.conf import settings
-from django.db import models
-
-from broadcasting import LiveQuerySet
-from posts.models import Post
-
-
-class Comment(models.Model):
-    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
-    body = models.TextField()
-    approved = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = LiveQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-id"]
-
-    def __str__(self) -> str:
-        return self.body[:50]
-'''
+# The tutorial the comments app is written from: its model serves the makelive path too.
+TUTORIAL = PROJECT_DIR / "docs" / "live-models.md"
 
 
 def copy_of_the_project(destination: Path) -> Path:
@@ -72,35 +50,36 @@ def tutorial_files(markdown: str) -> dict[str, str]:
 
 def project_with_comments_by_hand(destination: Path, env: dict[str, str], markdown: str) -> Path:
     """A copy of the project with ``comments`` made live from a tutorial's whole files, migrated."""
-    project = copy_of_the_project(destination)
-    python = sys.executable
-    run_in(project, python, "manage.py", "startapp", "comments", env=env)
-    for path, text in tutorial_files(markdown).items():
-        (project / path).write_text(text)
-    install_comments(project)
-    run_in(project, python, "manage.py", "makemigrations", "comments", env=env)
-    run_in(project, python, "manage.py", "migrate", "--noinput", env=env)
+    project = _copy_with_comments_app(destination, env, tutorial_files(markdown))
+    _migrate_comments(project, env)
     return project
-
-
-def install_comments(project: Path) -> None:
-    """The one line of settings Django itself asks for: the app in INSTALLED_APPS."""
-    settings_file = project / "realtime_site" / "settings.py"
-    settings_file.write_text(settings_file.read_text().replace('    "posts",\n', '    "posts",\n    "comments",\n', 1))
 
 
 def project_with_live_comments(destination: Path, env: dict[str, str]) -> Path:
-    """A copy of the project with a ``comments`` app made live by ``makelive``, migrated on ``env``'s database."""
-    project = copy_of_the_project(destination)
-    python = sys.executable
-    run_in(project, python, "manage.py", "startapp", "comments", env=env)
-    (project / "comments" / "models.py").write_text(COMMENT_MODEL)
-    install_comments(project)
+    """A copy of the project with the tutorial's Comment made live by ``makelive``, migrated on ``env``'s database."""
+    model = tutorial_files(TUTORIAL.read_text())["comments/models.py"]
+    project = _copy_with_comments_app(destination, env, {"comments/models.py": model})
     output = run_in(
-        project, python, "manage.py", "makelive", "comments.Comment", "--owner", "author", "--public",
+        project, sys.executable, "manage.py", "makelive", "comments.Comment", "--owner", "author", "--public",
         "approved=true", env=env,
     )  # fmt: skip
     assert "makemigrations comments" in output and "manager is not live" not in output, output
-    run_in(project, python, "manage.py", "makemigrations", "comments", env=env)
-    run_in(project, python, "manage.py", "migrate", "--noinput", env=env)
+    _migrate_comments(project, env)
     return project
+
+
+def _copy_with_comments_app(destination: Path, env: dict[str, str], files: dict[str, str]) -> Path:
+    """A copy of the project, ``startapp comments`` in it with ``files`` written, and the app installed."""
+    project = copy_of_the_project(destination)
+    run_in(project, sys.executable, "manage.py", "startapp", "comments", env=env)
+    for path, text in files.items():
+        (project / path).write_text(text)
+    # The one line of settings Django itself asks for: the app in INSTALLED_APPS.
+    settings_file = project / "realtime_site" / "settings.py"
+    settings_file.write_text(settings_file.read_text().replace('    "posts",\n', '    "posts",\n    "comments",\n', 1))
+    return project
+
+
+def _migrate_comments(project: Path, env: dict[str, str]) -> None:
+    run_in(project, sys.executable, "manage.py", "makemigrations", "comments", env=env)
+    run_in(project, sys.executable, "manage.py", "migrate", "--noinput", env=env)
