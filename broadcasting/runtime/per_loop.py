@@ -46,3 +46,14 @@ class LoopTask:
         task = self._tasks.get(loop)
         if task is None or task.done():
             self._tasks[loop] = loop.create_task(self._run())
+
+
+def raise_if_cancelled() -> None:
+    """
+    For a task's forever loop, at the top of each turn: Python 3.11's ``wait_for`` and
+    asgiref's thread calls can swallow a cancel that lands as they finish, and the
+    task would then never end (a shutdown waiting for it forever).
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()

@@ -13,9 +13,8 @@ import asyncio
 import logging
 from typing import Protocol
 
-from channels.db import database_sync_to_async
-
 from broadcasting.conf import realtime_setting
+from broadcasting.runtime.db_thread import database_call
 from broadcasting.runtime.per_loop import PerLoop
 from broadcasting.sockets.accounts import AccountsSnapshot, Credentials, read_accounts
 
@@ -56,7 +55,7 @@ class LoopWatch:
         if not credentials:
             return
         try:
-            accounts = await database_sync_to_async(read_accounts)(credentials)
+            accounts = await database_call(read_accounts)(credentials)
         except Exception as error:  # the database is away: keep the sockets, check again next time
             logger.warning("Could not read the credentials behind %d socket(s): %s", len(sockets), error)
             return

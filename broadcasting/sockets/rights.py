@@ -7,12 +7,11 @@ and a subscription whose filter they may no longer use ends (on /ws/<channel>, t
 
 from typing import TYPE_CHECKING, Any
 
-from channels.db import database_sync_to_async
-
 from broadcasting.delivery.subscription import Subscription
 from broadcasting.live import audience
 from broadcasting.live.filters import InvalidFilter
 from broadcasting.live.registry import live_models
+from broadcasting.runtime.db_thread import database_call
 from broadcasting.sockets.accounts import AccountsSnapshot, load_user
 from broadcasting.sockets.handshake import Refused
 from broadcasting.wire.protocol import ErrorCode
@@ -34,7 +33,7 @@ async def follow(socket: "LiveSocketConsumer", accounts: AccountsSnapshot) -> No
 
 async def _rights_changed(socket: "LiveSocketConsumer") -> None:
     assert socket.credentials is not None
-    user = await database_sync_to_async(load_user)(socket.credentials.user_pk)
+    user = await database_call(load_user)(socket.credentials.user_pk)
     if user is None:
         socket.refuse(ErrorCode.AUTH_FAILED, "This account is no longer active.")
         return
@@ -48,7 +47,7 @@ async def _rights_changed(socket: "LiveSocketConsumer") -> None:
 async def _filter_allowed(subscription: Subscription, user: Any) -> bool:
     try:
         live_model = live_models.for_channel(subscription.channel)
-        await database_sync_to_async(subscription.filter_params.parse)(live_model, user)
+        await database_call(subscription.filter_params.parse)(live_model, user)
     except InvalidFilter:
         return False
     return True

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from channels.db import database_sync_to_async
-
 from broadcasting.conf import realtime_setting
 from broadcasting.delivery.subscription import Subscription
 from broadcasting.live.filters import FilterParams, InvalidFilter
 from broadcasting.live.registry import live_models
+from broadcasting.runtime.db_thread import database_call
 from broadcasting.sockets.handshake import RESERVED_QUERY_PARAMS, Refused, query_text
 from broadcasting.wire.client_ids import is_valid_client_id
 from broadcasting.wire.protocol import ErrorCode
@@ -98,7 +97,7 @@ async def subscription_for(
         raise Refused(ErrorCode.INVALID_FILTER, request.filter_error)
     try:  # FilterParams.of bounds the parameters before anything parses them
         filter_params = FilterParams.of(request.filter_pairs, request.object_pk)
-        live_filter = await database_sync_to_async(filter_params.parse)(live_model, user) if filter_params else None
+        live_filter = await database_call(filter_params.parse)(live_model, user) if filter_params else None
     except InvalidFilter as invalid:
         raise Refused(ErrorCode.INVALID_FILTER, str(invalid)) from invalid
     return Subscription(channel, audiences, own_keys, live_filter, since, epoch, filter_params=filter_params)

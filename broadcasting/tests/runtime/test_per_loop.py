@@ -3,7 +3,9 @@
 import asyncio
 import gc
 
-from broadcasting.runtime.per_loop import LoopTask, PerLoop
+import pytest
+
+from broadcasting.runtime.per_loop import LoopTask, PerLoop, raise_if_cancelled
 
 
 async def test_one_object_per_loop_made_once_with_its_loop():
@@ -49,3 +51,26 @@ async def test_a_loop_task_runs_once_at_a_time_and_starts_again_after_it_ended()
     task.ensure()
     await asyncio.sleep(0)
     assert runs == [0, 1]
+
+
+async def test_a_forever_loop_ends_on_a_cancel_something_swallowed():
+    turns = []
+
+    async def swallowing_call() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            pass  # as 3.11's wait_for does when its inner call finishes at the same time
+
+    async def forever() -> None:
+        while True:
+            raise_if_cancelled()
+            turns.append(1)
+            await swallowing_call()
+
+    task = asyncio.get_running_loop().create_task(forever())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 2)
+    assert turns == [1]
