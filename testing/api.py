@@ -29,3 +29,8 @@ async def until_not_busy(api: httpx.AsyncClient, method: str, url: str, **kwargs
             return response
         await asyncio.sleep(min(float(response.headers.get("Retry-After", "1")), 1.0))
     return response
+
+
+async def total_connections_are(api: httpx.AsyncClient, count: int) -> bool:
+    """Whether /ws/stats counts ``count`` sockets: another process's joins reach it within SHARED_WRITE_DELAY_SECS."""
+    return (await api.get("/ws/stats")).json()["total_connections"] == count

@@ -28,8 +28,8 @@ class Socket:
     async def open(self) -> tuple[bool, int | None]:
         return await self.communicator.connect()
 
-    async def recv(self, expected_type: str | None = None) -> dict:
-        return assert_frame_shape(await self.communicator.receive_json_from(timeout=3), expected_type)
+    async def recv(self, expected_type: str | None = None, timeout: float = 3.0) -> dict:
+        return assert_frame_shape(await self.communicator.receive_json_from(timeout=timeout), expected_type)
 
     async def send(self, frame) -> None:
         await self.communicator.send_json_to(frame)

@@ -10,7 +10,7 @@ INCIDENTAL = frozenset({"join", "leave", "presence", "sync"})
 async def next_of(socket: Any, frame_type: str, passing: frozenset[str] = INCIDENTAL, timeout: float = 5.0) -> dict:
     """The next frame of ``frame_type`` within ``timeout`` seconds, passing over frames of the types in ``passing``."""
     async with asyncio.timeout(timeout):
-        while (frame := await socket.recv())["type"] != frame_type:
+        while (frame := await socket.recv(timeout=timeout))["type"] != frame_type:
             assert frame["type"] in passing, frame
     return frame
 

@@ -29,12 +29,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from channels.db import database_sync_to_async
-
 from broadcasting import metrics
 from broadcasting.conf import realtime_setting
 from broadcasting.layer.transport import ChannelSubscription
-from broadcasting.log.sequence import current_seq
+from broadcasting.log.sequence import channel_position
+from broadcasting.runtime.db_thread import database_call
+from broadcasting.runtime.per_loop import raise_if_cancelled
 from broadcasting.runtime.request_priority import busy_requests
 from broadcasting.wire.events import LiveEvent, PresenceChange
 
@@ -76,6 +76,9 @@ class ChannelFanout:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     # Messages received from the layer and not yet offered to the sockets (_relay).
     backlog: asyncio.Queue[LiveEvent | PresenceChange] = field(init=False)
+    # (seq, epoch): the channel's position as this hub knows it, at most the committed
+    # seq (see ``position_for_join``); None until read from the database.
+    position: tuple[int, str] | None = None
 
     def __post_init__(self) -> None:
         self.subscription = ChannelSubscription(self.channel)
@@ -83,6 +86,7 @@ class ChannelFanout:
 
     async def start(self) -> None:
         await self._join()
+        await self._read_position()  # after the join: an event committed since is relayed
         self.tasks = [
             self.loop.create_task(self._receive_forever()),
             self.loop.create_task(self._relay()),
@@ -106,6 +110,27 @@ class ChannelFanout:
             return False
         self.joined_at = self.loop.time()
         return True
+
+    async def _read_position(self) -> bool:
+        try:
+            seq, epoch = await database_call(channel_position)(self.channel)
+        except Exception as error:
+            logger.warning("Could not read the seq of channel %r: %s", self.channel, error)
+            return False
+        if self.position is None or self.position[1] != epoch:
+            self.position = (seq, epoch)  # a new epoch (the history was reset) starts over
+        else:
+            self.position = (max(seq, self.position[0]), epoch)
+        return True
+
+    def position_for_join(self) -> tuple[int, str] | None:
+        """
+        The position a socket joining now starts from: every event above it is still to
+        be offered to it (relayed later, or repaired by the check), every event at or
+        below it was committed. The hub's own view, kept by each dispatch and each
+        check, so a handshake reads no database; None before the first read.
+        """
+        return self.position
 
     async def _receive_forever(self) -> None:
         """
@@ -138,6 +163,7 @@ class ChannelFanout:
     async def _relay(self) -> None:
         """Offer what the backlog holds to the local sockets, oldest first."""
         while True:
+            raise_if_cancelled()
             message = await self.backlog.get()
             if isinstance(message, PresenceChange):
                 self.dispatch_presence(message)
@@ -155,6 +181,9 @@ class ChannelFanout:
         it does not need it.)
         """
         now = chunk_started = self.loop.time()
+        if self.position is not None and event.seq > self.position[0]:
+            # Before the first chunk: a socket joining during this dispatch is not offered it.
+            self.position = (event.seq, self.position[1])
         requests = busy_requests(self.loop)
         share = realtime_setting("FANOUT_SHARE_DURING_REQUESTS")
         pause_per_busy_sec = (1 - share) / share
@@ -180,15 +209,14 @@ class ChannelFanout:
 
     async def _check_forever(self) -> None:
         while True:
+            raise_if_cancelled()
             await asyncio.sleep(realtime_setting("SEQ_CHECK_INTERVAL_SECS"))
             if self.joined_at is None or self.loop.time() - self.joined_at > GROUP_REJOIN_SECS:
                 await self._join()
             sockets = tuple(self.sockets)
-            try:
-                committed_seq = await database_sync_to_async(current_seq)(self.channel)
-            except Exception as error:
-                logger.warning("Could not read the seq of channel %r: %s", self.channel, error)
+            if not await self._read_position() or self.position is None:
                 continue
+            committed_seq = self.position[0]
             now = self.loop.time()
             for socket in sockets:
                 try:
@@ -225,8 +253,11 @@ class ProcessFanout:
             except Exception:
                 logger.exception("A listener of the hub failed on a %s of %r.", event, socket.channel)
 
-    async def add(self, socket: LocalSocket) -> None:
-        """Called when a socket subscribes; it is offered every event published after this returns."""
+    async def add(self, socket: LocalSocket) -> tuple[int, str] | None:
+        """
+        Called when a socket subscribes; it is offered every event above the position
+        this returns (the hub's, ChannelFanout.position_for_join; None: read the database).
+        """
         loop = asyncio.get_running_loop()
         key = (id(loop), socket.channel)
         fanout = self._fanouts.get(key)
@@ -239,6 +270,7 @@ class ProcessFanout:
         fanout.sockets.add(socket)
         metrics.sockets_open.labels(socket.channel).inc()
         self._tell("joined", socket)
+        return fanout.position_for_join()
 
     def remove(self, socket: LocalSocket) -> None:
         """

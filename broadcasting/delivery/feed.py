@@ -17,14 +17,13 @@ The fanout's periodic ``check_in`` finds feeds that never heard of an event at a
 import asyncio
 import logging
 
-from channels.db import database_sync_to_async
-
 from broadcasting import metrics
 from broadcasting.conf import realtime_setting
 from broadcasting.delivery.outbox import Outbox
 from broadcasting.delivery.subscription import Subscription
 from broadcasting.log import history
 from broadcasting.log.sequence import channel_position
+from broadcasting.runtime.db_thread import database_call
 from broadcasting.wire import frames
 from broadcasting.wire.events import LiveEvent
 
@@ -83,7 +82,7 @@ class ChannelFeed:
             if last_seq is not None:
                 self._catch_up_if_behind()
 
-    def check_in(self, committed_seq: int) -> None:
+    def check_in(self, committed_seq: int, now: float) -> None:
         """
         Called by the fanout's periodic check with the channel's committed seq. A feed
         behind at two checks in a row without progress has lost events: fetch them. An
@@ -93,9 +92,8 @@ class ChannelFeed:
             return
         if self.last_seq >= committed_seq:
             self.behind_at_seq = None
-            idle_secs = asyncio.get_running_loop().time() - self.last_sent_at
-            if idle_secs >= realtime_setting("IDLE_SYNC_SECS"):
-                self._send(frames.sync_frame(self.channel, self.last_seq), asyncio.get_running_loop().time())
+            if now - self.last_sent_at >= realtime_setting("IDLE_SYNC_SECS"):
+                self._send(frames.sync_frame(self.channel, self.last_seq), now)
         elif self.behind_at_seq == self.last_seq:
             logger.info("Socket on %r missed seqs %s..%s; repairing.", self.channel, self.last_seq + 1, committed_seq)
             self.behind_at_seq = None
@@ -153,11 +151,11 @@ class ChannelFeed:
         repaired = False
         try:
             while self._placed_seq() < self.heard_seq and self.outbox.open:
-                page = await database_sync_to_async(history.events_page)(
-                    self.channel, self.last_seq, self.heard_seq, page_events
+                page = await database_call(history.events_page)(
+                    self.channel, self._placed_seq(), self.heard_seq, page_events
                 )
                 if page is None:
-                    committed_seq, _ = await database_sync_to_async(channel_position)(self.channel)
+                    committed_seq, _ = await database_call(channel_position)(self.channel)
                     self._reset(committed_seq, f"Events after seq {self.last_seq} are no longer kept; refetch.")
                     continue
                 for event in page:

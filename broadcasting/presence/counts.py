@@ -36,6 +36,12 @@ def _text(value: bytes | str) -> str:
 
 PROCESS_ID = uuid.uuid4().hex
 
+# How long the joins and leaves of this process gather before one write to Redis takes
+# them all (socket counts, anonymous presence, released socket caps): a reconnect storm
+# is a few writes a second, not one per socket. Readers add this process's own live
+# counts, so only other processes' lag by it.
+SHARED_WRITE_DELAY_SECS = 0.25
+
 
 def _key_prefix() -> str:
     return f"{settings.REDIS_KEY_PREFIX}:socket_counts:"
@@ -61,10 +67,7 @@ class SocketCounts:
         self.changed()
 
     def changed(self) -> None:
-        """
-        Mirror the counts soon. The changes of one turn of the event loop (a burst of
-        closing sockets) make one write.
-        """
+        """Mirror the counts soon: the changes of SHARED_WRITE_DELAY_SECS make one write."""
         if not settings.REDIS_URL:
             return
         self._refresher.ensure()
@@ -77,6 +80,7 @@ class SocketCounts:
         task.add_done_callback(self._mirroring.discard)
 
     async def _mirror_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        await asyncio.sleep(SHARED_WRITE_DELAY_SECS)
         async with self._mirror_locks.get(loop):  # one at a time, so a later count is never overwritten
             self._mirror_due.discard(loop)
             await self.mirror()
@@ -114,10 +118,14 @@ class SocketCounts:
             logger.warning("Could not mirror socket counts to Redis: %s", error)
 
     async def _shared_counts(self) -> Counter[str] | None:
+        """Every other live process's counts from Redis, and this one's as they are now."""
+        own_key = (_key_prefix() + PROCESS_ID).encode()
         try:
             client = self._redis()
-            totals: Counter[str] = Counter()
+            totals: Counter[str] = self.local_counts()
             async for key in client.scan_iter(match=_key_prefix() + "*", count=500):
+                if key == own_key:
+                    continue
                 for channel, count in (await client.hgetall(key)).items():
                     totals[_text(channel)] += int(count)
             return totals

@@ -37,11 +37,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from channels.db import database_sync_to_async
-
 from broadcasting import metrics
 from broadcasting.conf import realtime_setting
 from broadcasting.layer import transport
+from broadcasting.presence.counts import SHARED_WRITE_DELAY_SECS
 from broadcasting.presence.frames import join_change, leave_change, presence_frame
 from broadcasting.presence.store import (
     KEEP_ANONYMOUS_COUNT,
@@ -51,7 +50,8 @@ from broadcasting.presence.store import (
     user_order,
 )
 from broadcasting.runtime.circuit import Circuit
-from broadcasting.runtime.per_loop import PerLoop
+from broadcasting.runtime.db_thread import database_call
+from broadcasting.runtime.per_loop import PerLoop, raise_if_cancelled
 from broadcasting.wire.events import PresenceChange
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class LoopPresence:
         self.sockets_by_user: dict[str, Counter[str]] = {}  # channel -> user -> sockets here
         self.anonymous: Counter[str] = Counter()  # channel -> anonymous sockets here
         self.lingering: dict[tuple[str, str], asyncio.TimerHandle] = {}  # (channel, user) -> its release
-        self.anonymous_pending: set[str] = set()
+        self.anonymous_pending: dict[str, asyncio.TimerHandle] = {}  # channel -> its count's coming write
         self.operations: asyncio.Queue[_Operation] = asyncio.Queue()
         # After a store failure (Redis down or frozen), skip it for a while: the next
         # refresh after it returns repairs every hold, release and count skipped.
@@ -136,6 +136,7 @@ class LoopPresence:
     async def state(self, channel: str) -> ChannelPresenceState:
         """Who is on ``channel`` now, after what this process has told the store so far."""
         answer: asyncio.Future[ChannelPresenceState] = self.loop.create_future()
+        self._write_anonymous(channel)  # a count still waiting to be written goes first
         self.operations.put_nowait(_Operation("state", channel, answer=answer))
         try:
             return await asyncio.wait_for(asyncio.shield(answer), STATE_WAIT_SECS)
@@ -150,15 +151,22 @@ class LoopPresence:
             self.operations.put_nowait(_Operation("release", channel, user))
 
     def _anonymous_changed(self, channel: str) -> None:
+        """Write the channel's anonymous count soon: the changes of SHARED_WRITE_DELAY_SECS make one write."""
         if channel not in self.anonymous_pending:
-            self.anonymous_pending.add(channel)
+            self.anonymous_pending[channel] = self.loop.call_later(
+                SHARED_WRITE_DELAY_SECS, self._write_anonymous, channel
+            )
+
+    def _write_anonymous(self, channel: str) -> None:
+        handle = self.anonymous_pending.pop(channel, None)
+        if handle is not None:
+            handle.cancel()
             self.operations.put_nowait(_Operation("anonymous", channel))
 
     async def _work(self) -> None:
         while True:
+            raise_if_cancelled()
             operation = await self.operations.get()
-            if operation.kind == "anonymous":
-                self.anonymous_pending.discard(operation.channel)  # a change from here on asks again
             done = False
             try:
                 # A reader's question is worth trying even while the circuit is open
@@ -235,7 +243,7 @@ class LoopPresence:
 
     async def _announce_joins(self, channel: str, users: list[str]) -> None:
         for user in users:
-            change = await database_sync_to_async(join_change)(channel, user)
+            change = await database_call(join_change)(channel, user)
             if change is not None:
                 await self._announce(change)
 
@@ -289,7 +297,7 @@ class ProcessPresence:
     async def frame_for(self, channel: str, audience_key: str) -> dict:
         """The ``presence`` frame of ``channel`` for a reader of ``audience_key`` (get_presence)."""
         state = await self._here().state(channel)
-        return await database_sync_to_async(presence_frame)(channel, state, audience_key)
+        return await database_call(presence_frame)(channel, state, audience_key)
 
 
 presence = ProcessPresence()

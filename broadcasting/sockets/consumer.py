@@ -20,13 +20,10 @@ import time
 import uuid
 from typing import Any
 
-from channels.db import database_sync_to_async
-
 from broadcasting.conf import realtime_setting
 from broadcasting.delivery.outbox import Outbox
 from broadcasting.delivery.subscription import Subscription
 from broadcasting.live import audience
-from broadcasting.log.sequence import channel_position
 from broadcasting.presence.counts import socket_counts
 from broadcasting.presence.frames import presence_audiences
 from broadcasting.presence.tracker import enabled as presence_enabled
@@ -135,12 +132,11 @@ class LiveSocketConsumer(OneTaskJsonWebsocketConsumer):
 
     async def _subscribe(self, subscription: Subscription) -> None:
         member = ChannelMember(self, subscription, self.outbox)
-        if not await self.members.join(member):
+        position = await self.members.join(member)
+        if position is None:
             return
         channel = subscription.channel
-        committed_seq, epoch = await database_sync_to_async(channel_position)(channel)
-        if not self.members.holds(member):
-            return
+        committed_seq, epoch = position
         if channel == self.url_channel:
             self.reply(frames.connection_frame(self.client_id, channel, committed_seq, epoch))
         else:

@@ -17,6 +17,11 @@ process counts its own and allows its 1/REALTIME["SERVER_PROCESSES"] share.
 The connect rate is counted in the cache every process shares, so reconnecting, to any
 process, never resets a client's limit for free. Load tests and benchmarks that open
 thousands of sockets from one address raise the limits from the environment.
+
+A handshake costs at most one Redis round trip and no thread: with Redis, the connect
+rate, the caps and the releases of sockets closed since are one script; without it,
+the in-process cache is counted in place. Releases wait up to SHARED_WRITE_DELAY_SECS for
+the next admission to carry them, so a storm of closes is one write, not one each.
 """
 
 import asyncio
@@ -26,9 +31,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache.backends.locmem import LocMemCache
 
 from broadcasting.conf import realtime_setting
-from broadcasting.presence.counts import PROCESS_ID
+from broadcasting.presence.counts import PROCESS_ID, SHARED_WRITE_DELAY_SECS
 from broadcasting.runtime.circuit import Circuit
 from broadcasting.runtime.loop_redis import LoopRedis
 from broadcasting.runtime.per_loop import LoopTask
@@ -43,32 +49,43 @@ CONNECT_WINDOW_SECS = 60
 # cache's connect-rate count does.
 SHARED_COUNT_TIMEOUT_SECS = 0.5
 
-# KEYS: the processes' sorted set, this process's hash. ARGV: this process's id, the TTL,
-# the hash key prefix, then (field, limit) pairs. Returns the first field at its limit,
-# or counts the socket under every field and returns nothing.
+RATE_REFUSED = ":rate"  # what ADMIT_SCRIPT answers past the connect rate
+
+# KEYS: the processes' sorted set, this process's hash, the address's connect count (the
+# cache's key). ARGV: this process's id, the TTL, the hash key prefix, the connect limit,
+# the count's TTL, the number R of releases, R (field, count) pairs of sockets closed
+# since the last write, then (field, limit) pairs. Applies the releases; returns
+# RATE_REFUSED past the connect rate, else the first field at its limit, or counts the
+# socket under every field and returns nothing.
 ADMIT_SCRIPT = """
-local processes, own = KEYS[1], KEYS[2]
+local processes, own, rate = KEYS[1], KEYS[2], KEYS[3]
 local process_id, ttl, prefix = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local first_cap = 7 + 2 * tonumber(ARGV[6])
+for i = 7, first_cap - 1, 2 do
+  if redis.call('HINCRBY', own, ARGV[i], -tonumber(ARGV[i + 1])) <= 0 then redis.call('HDEL', own, ARGV[i]) end
+end
+if redis.call('INCR', rate) == 1 then redis.call('EXPIRE', rate, tonumber(ARGV[5])) end
+if tonumber(redis.call('GET', rate)) > tonumber(ARGV[4]) then return ':rate' end
 local now = tonumber(redis.call('TIME')[1])
 redis.call('ZREMRANGEBYSCORE', processes, '-inf', now)
 local members = redis.call('ZRANGE', processes, 0, -1)
-for i = 4, #ARGV, 2 do
+for i = first_cap, #ARGV, 2 do
   local total = 0
   for _, member in ipairs(members) do
     total = total + tonumber(redis.call('HGET', prefix .. member, ARGV[i]) or '0')
   end
   if total >= tonumber(ARGV[i + 1]) then return ARGV[i] end
 end
-for i = 4, #ARGV, 2 do redis.call('HINCRBY', own, ARGV[i], 1) end
+for i = first_cap, #ARGV, 2 do redis.call('HINCRBY', own, ARGV[i], 1) end
 redis.call('EXPIRE', own, ttl)
 redis.call('ZADD', processes, now + ttl, process_id)
 return false
 """
 
-# KEYS: this process's hash. ARGV: the fields a closed socket counted under.
+# KEYS: this process's hash. ARGV: (field, count) pairs of the sockets closed since the last write.
 RELEASE_SCRIPT = """
-for i = 1, #ARGV do
-  if redis.call('HINCRBY', KEYS[1], ARGV[i], -1) <= 0 then redis.call('HDEL', KEYS[1], ARGV[i]) end
+for i = 1, #ARGV, 2 do
+  if redis.call('HINCRBY', KEYS[1], ARGV[i], -tonumber(ARGV[i + 1])) <= 0 then redis.call('HDEL', KEYS[1], ARGV[i]) end
 end
 """
 
@@ -119,6 +136,9 @@ class SocketLimits:
         self.redis_circuit = Circuit("The shared socket caps' Redis")
         self._clients = LoopRedis()
         self._refresher = LoopTask(self._refresh_forever)
+        # Closed sockets' fields not yet written to Redis, and the task that will write them.
+        self._unreleased: Counter[str] = Counter()
+        self._release_flush: asyncio.TimerHandle | None = None
         self._releasing: set[asyncio.Task] = set()
 
     async def admit(self, holder: SocketHolder) -> str | None:
@@ -126,9 +146,9 @@ class SocketLimits:
         Called on a handshake before the socket is accepted: count it and return None,
         or return why it is refused (it is then not counted).
         """
-        if not await self._connect_allowed(holder.address):
-            return "Too many connections opened from your address in the last minute; retry later."
         full = await self._full_field(holder)
+        if full == RATE_REFUSED:
+            return "Too many connections opened from your address in the last minute; retry later."
         if full is not None:
             return REFUSALS[full]
         for field, _ in holder.fields():
@@ -144,24 +164,42 @@ class SocketLimits:
         return holder
 
     def release(self, holder: SocketHolder) -> None:
-        """Called once when an admitted socket is gone."""
-        fields = [field for field, _ in holder.fields()]
-        for field in fields:
+        """Called once when an admitted socket is gone; Redis hears of it with the next admission, or soon."""
+        for field, _ in holder.fields():
             self.by_field[field] -= 1
             if self.by_field[field] <= 0:
                 del self.by_field[field]
-        if settings.REDIS_URL:
-            task = asyncio.get_running_loop().create_task(self._release_shared(fields))
-            self._releasing.add(task)
-            task.add_done_callback(self._releasing.discard)
+            if settings.REDIS_URL:
+                self._unreleased[field] += 1
+        if self._unreleased and self._release_flush is None:
+            self._release_flush = asyncio.get_running_loop().call_later(SHARED_WRITE_DELAY_SECS, self._flush_releases)
+
+    def _take_unreleased(self) -> list[str | int]:
+        """The pending releases as (field, count) arguments, handed to whichever write goes first."""
+        pairs: list[str | int] = []
+        for field, count in self._unreleased.items():
+            pairs += [field, count]
+        self._unreleased.clear()
+        if self._release_flush is not None:
+            self._release_flush.cancel()
+            self._release_flush = None
+        return pairs
+
+    def _flush_releases(self) -> None:
+        self._release_flush = None
+        task = asyncio.get_running_loop().create_task(self._release_shared(self._take_unreleased()))
+        self._releasing.add(task)
+        task.add_done_callback(self._releasing.discard)
 
     async def _full_field(self, holder: SocketHolder) -> str | None:
-        """The name of the cap this socket would pass, or None (and it is counted in Redis)."""
+        """RATE_REFUSED, the name of the cap this socket would pass, or None (and it is counted in Redis)."""
         if settings.REDIS_URL and self.redis_circuit.closed():
             try:
                 return await self._admit_shared(holder)
             except Exception as error:
                 self.redis_circuit.failed(error)
+        if not await self._connect_allowed_here(holder.address):
+            return RATE_REFUSED
         for field, limit_name in holder.fields():
             if self.by_field[field] >= _process_share(limit_name):
                 return limit_name
@@ -169,24 +207,34 @@ class SocketLimits:
 
     async def _admit_shared(self, holder: SocketHolder) -> str | None:
         processes, hash_prefix = _keys()
-        arguments: list[str | int] = [PROCESS_ID, int(realtime_setting("PRESENCE_TTL_SECS")), hash_prefix]
-        limit_of_field = {}
+        releases = self._take_unreleased()
+        arguments: list[str | int] = [
+            PROCESS_ID,
+            int(realtime_setting("PRESENCE_TTL_SECS")),
+            hash_prefix,
+            realtime_setting("CONNECTS_PER_ADDRESS_PER_MIN"),
+            CONNECT_WINDOW_SECS * 2,
+            len(releases) // 2,
+            *releases,
+        ]
+        limit_of_field = {RATE_REFUSED: RATE_REFUSED}
         for field, limit_name in holder.fields():
             arguments += [field, realtime_setting(limit_name)]
             limit_of_field[field] = limit_name
         script = self._clients.script(settings.REDIS_URL, ADMIT_SCRIPT)
-        full = await asyncio.wait_for(
-            script(keys=[processes, hash_prefix + PROCESS_ID], args=arguments), SHARED_COUNT_TIMEOUT_SECS
-        )
+        keys = [processes, hash_prefix + PROCESS_ID, _connect_count_key(holder.address)]
+        full = await asyncio.wait_for(script(keys=keys, args=arguments), SHARED_COUNT_TIMEOUT_SECS)
         self._refresher.ensure()
         return limit_of_field[full.decode()] if full else None
 
-    async def _release_shared(self, fields: list[str]) -> None:
+    async def _release_shared(self, pairs: list[str | int]) -> None:
+        if not pairs:
+            return
         _, hash_prefix = _keys()
         try:
-            await self._clients.script(settings.REDIS_URL, RELEASE_SCRIPT)(keys=[hash_prefix + PROCESS_ID], args=fields)
+            await self._clients.script(settings.REDIS_URL, RELEASE_SCRIPT)(keys=[hash_prefix + PROCESS_ID], args=pairs)
         except Exception as error:  # the next refresh writes the counts again
-            logger.warning("Could not release a socket's count in Redis: %s", error)
+            logger.warning("Could not release closed sockets' counts in Redis: %s", error)
 
     async def _refresh_forever(self) -> None:
         """Keep this process's counts alive in Redis, and rewrite them from memory (after a flush, a failed release)."""
@@ -196,33 +244,56 @@ class SocketLimits:
             arguments: list[str | int] = [PROCESS_ID, int(realtime_setting("PRESENCE_TTL_SECS"))]
             for field, count in self.by_field.items():
                 arguments += [field, count]
+            self._take_unreleased()  # the counts written here already leave them out
             try:
                 script = self._clients.script(settings.REDIS_URL, REFRESH_SCRIPT)
                 await script(keys=[processes, hash_prefix + PROCESS_ID], args=arguments)
             except Exception as error:
                 logger.warning("Could not refresh the socket caps' counts in Redis: %s", error)
 
-    async def _connect_allowed(self, address: str) -> bool:
-        """Count this connect in the shared cache; a cache that is down lets it through (runtime/circuit.py)."""
+    async def _connect_allowed_here(self, address: str) -> bool:
+        """
+        Count this connect without Redis (none, or failing): in the process's cache, in
+        place when it is in memory (no thread). A cache that fails lets it through.
+        """
         if not self.cache_circuit.closed():
             return True
-        window = int(time.time() // CONNECT_WINDOW_SECS)
-        key = f"realtime:connects:{address}:{window}"
+        # While Redis fails, each process counts its own share.
+        cache = local_connect_counts if settings.REDIS_URL else shared_cache()
+        limit = realtime_setting("CONNECTS_PER_ADDRESS_PER_MIN")
+        key = _connect_count_key(address, made=False)
         try:
-            cache = shared_cache()
-            await cache.aadd(key, 0, timeout=CONNECT_WINDOW_SECS * 2)
-            count = await cache.aincr(key)
+            if isinstance(cache, LocMemCache):
+                cache.add(key, 0, timeout=CONNECT_WINDOW_SECS * 2)
+                count = cache.incr(key)
+            else:
+                await cache.aadd(key, 0, timeout=CONNECT_WINDOW_SECS * 2)
+                count = await cache.aincr(key)
         except ValueError:  # the key expired between add and incr: this is the window's first
             return True
         except Exception as error:
             self.cache_circuit.failed(error)
             return True
-        return count <= realtime_setting("CONNECTS_PER_ADDRESS_PER_MIN")
+        return count <= (_process_share_of(limit) if cache is local_connect_counts else limit)
+
+
+def _connect_count_key(address: str, made: bool = True) -> str:
+    """The cache key counting an address's connects in the current minute (``made``: as Redis holds it)."""
+    key = f"realtime:connects:{address}:{int(time.time() // CONNECT_WINDOW_SECS)}"
+    return shared_cache().make_and_validate_key(key) if made else key
 
 
 def _process_share(limit_name: str) -> int:
     """This process's share of a server-wide socket cap, when the count is not shared."""
-    return max(1, realtime_setting(limit_name) // max(1, realtime_setting("SERVER_PROCESSES")))
+    return _process_share_of(realtime_setting(limit_name))
+
+
+def _process_share_of(limit: int) -> int:
+    return max(1, limit // max(1, realtime_setting("SERVER_PROCESSES")))
+
+
+# Where the connect rate is counted while the shared cache (Redis) fails.
+local_connect_counts = LocMemCache("realtime-connect-counts", {})
 
 
 socket_limits = SocketLimits()

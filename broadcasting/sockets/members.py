@@ -1,7 +1,7 @@
 """
-The subscriptions one socket holds, each a member of its channel's hub: joined before
-the channel's position is read (an event committed in between is offered before the
-feed is placed, never lost in a gap), left once, whatever ends it.
+The subscriptions one socket holds, each a member of its channel's hub: it starts from
+the position the hub gives as it joins (every later event is offered to it, never lost
+in a gap), and leaves once, whatever ends it.
 """
 
 from collections.abc import Callable
@@ -11,6 +11,8 @@ from broadcasting.delivery.fanout import process_fanout
 from broadcasting.delivery.feed import ChannelFeed
 from broadcasting.delivery.outbox import Outbox
 from broadcasting.delivery.subscription import Subscription
+from broadcasting.log.sequence import channel_position
+from broadcasting.runtime.db_thread import database_call
 from broadcasting.sockets.presence_watch import PresenceWatch
 from broadcasting.wire.events import LiveEvent, PresenceChange
 
@@ -38,7 +40,7 @@ class ChannelMember:
     def check_in(self, committed_seq: int, now: float) -> None:
         """Called every check interval with the channel's committed seq; a stuck socket closes 4408."""
         if self.socket.outbox.still_sending(now):
-            self.feed.check_in(committed_seq)
+            self.feed.check_in(committed_seq, now)
 
 
 class Memberships:
@@ -67,14 +69,19 @@ class Memberships:
     def __iter__(self):
         return iter(tuple(self.by_channel.values()))
 
-    async def join(self, member: ChannelMember) -> bool:
-        """Join the member's hub; False (and not joined) when it was left or the socket closed meanwhile."""
+    async def join(self, member: ChannelMember) -> tuple[int, str] | None:
+        """
+        Join the member's hub and return the channel's position to start from; None
+        (and not joined) when it was left or the socket closed meanwhile.
+        """
         self.by_channel[member.channel] = member
-        await process_fanout.add(member)
+        position = await process_fanout.add(member)
+        if position is None:  # the hub could not read it: read it now, after joining
+            position = await database_call(channel_position)(member.channel)
         if not self.holds(member) or not member.socket.outbox.open:
             process_fanout.remove(member)
-            return False
-        return True
+            return None
+        return position
 
     def holds(self, member: ChannelMember) -> bool:
         return self.by_channel.get(member.channel) is member

@@ -11,7 +11,7 @@ import signal
 import httpx
 import pytest
 
-from testing.api import auth
+from testing.api import auth, total_connections_are
 from testing.sockets import Socket
 from testing.wait import wait_until
 
@@ -143,7 +143,7 @@ async def test_stats_drop_a_killed_process_once_its_presence_expires(live_stack)
     await kept.connected()
     await lost.connected()
     async with httpx.AsyncClient(base_url=survivor.http_url, timeout=10) as api:
-        assert (await api.get("/ws/stats")).json()["total_connections"] == 2
+        await wait_until(lambda: total_connections_are(api, 2))
         os.kill(doomed.process.pid, signal.SIGKILL)
         doomed.process.wait(timeout=10)
         survivors_only = {"total_channels": 1, "channels": {"posts": 1}, "total_connections": 1}

@@ -32,15 +32,28 @@ async def test_two_processes_sum_through_redis(redis_url, monkeypatch):
         await process_a.mirror()
         monkeypatch.setattr(socket_counts_module, "PROCESS_ID", "b")
         await process_b.mirror()
+        monkeypatch.setattr(socket_counts_module, "PROCESS_ID", "a")  # A reads as A: its own counts live
         stats = await process_a.stats()
         local_a.clear()
         local_b.clear()
+        monkeypatch.setattr(socket_counts_module, "PROCESS_ID", "b")
         await process_b.mirror()
         monkeypatch.setattr(socket_counts_module, "PROCESS_ID", "a")
         await process_a.mirror()
         after = await process_a.stats()
     assert stats == {"total_channels": 2, "channels": {"posts": 2, "users": 1}, "total_connections": 3}
     assert after["total_connections"] == 0
+
+
+async def test_a_process_counts_itself_live_and_others_as_last_mirrored(redis_url, monkeypatch):
+    """Its own hash lags by SHARED_WRITE_DELAY_SECS; its own stats never do."""
+    prefix = services.unique_name("rt_counts")
+    local = Counter({"posts": 1})
+    with override_settings(REDIS_URL=redis_url, REDIS_KEY_PREFIX=prefix):
+        counts = SocketCounts(lambda: local)
+        await counts.mirror()
+        local["posts"] = 5  # four joins, not mirrored yet
+        assert (await counts.stats())["total_connections"] == 5
 
 
 async def test_unreachable_redis_degrades_to_local_counts():
