@@ -107,6 +107,11 @@ SETTINGS: dict[str, RealtimeSetting] = {
     "CONNECTS_PER_ADDRESS_PER_MIN": RealtimeSetting(
         300, "Sockets one address may open per minute, counted in the shared cache; beyond, 4429."
     ),
+    "RESTART_WINDOW_SECS": RealtimeSetting(
+        5.0,
+        "Pages this project renders pass it to realtime.js as restartWindowSecs: after a 1012 (a deploy), each "
+        "client reconnects at a random moment within this window. Raise it with the sockets per worker.",
+    ),
     "SERVER_PROCESSES": RealtimeSetting(
         1, "Server processes sharing one port (make serve sets it to WORKERS); each holds its share of the caps."
     ),

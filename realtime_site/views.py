@@ -11,6 +11,7 @@ from django.views.generic import TemplateView
 from django_prometheus.exports import ExportToDjangoView
 
 from broadcasting import live_models
+from broadcasting.conf import realtime_setting
 from broadcasting.live.derived import title_field_name
 
 # The channels the page has a section of its own for; every other live channel is listed generically.
@@ -43,6 +44,8 @@ class TestPageView(TemplateView):
         context["page_config"] = {
             "channels": live_models.channels(),
             "channel_info": {name: channel_info(name) for name in context["other_channels"]},
+            # After a deploy's 1012, this page's reconnect comes within this many seconds.
+            "restart_window_secs": realtime_setting("RESTART_WINDOW_SECS"),
             # What the page offers follows what the API allows this user (users/permissions.py,
             # posts/permissions.py); the API still decides, and its errors show inline.
             "user": {

@@ -18,7 +18,11 @@ document.querySelector("[data-testid=client-id]").textContent = clientId;
 
 // --- Channels: one socket on /ws/, one subscription per channel ----------------------
 
-const live = new LiveSocket({ clientId, onMessage: (frame) => logFrame(frame.channel, frame) }).open();
+const live = new LiveSocket({
+  clientId,
+  restartWindowSecs: config.restart_window_secs,
+  onMessage: (frame) => logFrame(frame.channel, frame),
+}).open();
 
 function connectChannel(name) {
   if (channels[name]) return;

@@ -24,6 +24,8 @@
  */
 
 const PERMANENT_CLOSE_CODES = new Set([4400, 4401, 4403, 4404]);
+// The server is restarting (a deploy): every client of it hears this at once.
+const RESTART_CLOSE_CODE = 1012;
 const MODEL_EVENTS = new Set(["created", "updated", "deleted"]);
 
 /** A client id for this browser tab: kept across reloads of the tab, new in each tab. */
@@ -250,7 +252,9 @@ export class Presence {
 
 /**
  * What LiveChannel and LiveSocket share: one WebSocket that reconnects with jittered
- * exponential backoff (first retry within 1 s, capped at maxBackoffSecs), pings after
+ * exponential backoff (first retry within 1 s, capped at maxBackoffSecs; after a 1012,
+ * a server restarting, within restartWindowSecs, so a deploy's clients do not all
+ * come back in the same second), pings after
  * heartbeatSecs of silence and declares the connection dead heartbeatTimeoutSecs after
  * an unanswered ping, answers ping()/stats(), and stops on a permanent close (4400,
  * 4401, 4403, 4404). Subclasses say where to connect (_start) and what frames mean
@@ -264,6 +268,7 @@ class ReconnectingSocket {
     this.heartbeatMs = (options.heartbeatSecs ?? 25) * 1000;
     this.heartbeatTimeoutMs = (options.heartbeatTimeoutSecs ?? 10) * 1000;
     this.maxBackoffMs = (options.maxBackoffSecs ?? 30) * 1000;
+    this.restartWindowMs = (options.restartWindowSecs ?? 5) * 1000;
     this.status = "closed";
     this.socket = null;
     this.attempt = 0;
@@ -353,8 +358,10 @@ class ReconnectingSocket {
   }
 
   _scheduleReconnect(detail) {
-    // Full jitter: a random delay up to 1 s, 2 s, 4 s, ... capped at maxBackoffMs.
-    const ceiling = Math.min(this.maxBackoffMs, 1000 * 2 ** this.attempt);
+    // Full jitter: a random delay up to 1 s, 2 s, 4 s, ... capped at maxBackoffMs; the
+    // first after a restart is spread over the whole restart window.
+    const restarting = detail.code === RESTART_CLOSE_CODE && this.attempt === 0;
+    const ceiling = restarting ? this.restartWindowMs : Math.min(this.maxBackoffMs, 1000 * 2 ** this.attempt);
     const delayMs = Math.floor(Math.random() * ceiling);
     this.attempt += 1;
     this._setStatus("reconnecting", { ...detail, attempt: this.attempt, delayMs });
@@ -419,6 +426,8 @@ export class LiveChannel extends ReconnectingSocket {
    *   heartbeatSecs       ping after this long without a frame (default 25)
    *   heartbeatTimeoutSecs  declare the connection dead this long after an unanswered ping (default 10)
    *   maxBackoffSecs      cap of the reconnect delay (default 30)
+   *   restartWindowSecs   after a 1012 (the server restarting), the first reconnect
+   *                       comes at a random moment within this (default 5)
    *   objectUrl(event)    where to GET the object of a truncated event
    *                       (default /api/<channel>/<id>/)
    *   fetchHeaders        headers for that GET (say, Authorization for token clients)
@@ -519,7 +528,7 @@ export class LiveChannel extends ReconnectingSocket {
 export class LiveSocket extends ReconnectingSocket {
   /**
    * @param {object} options
-   *   clientId, heartbeatSecs, heartbeatTimeoutSecs, maxBackoffSecs, onMessage: as LiveChannel
+   *   clientId, heartbeatSecs, heartbeatTimeoutSecs, maxBackoffSecs, restartWindowSecs, onMessage: as LiveChannel
    *   onStatus(status, detail)  the socket's "connecting" | "live" | "reconnecting" | "closed"
    *   url                 the socket URL (default ws(s)://<this host>/ws/)
    */
