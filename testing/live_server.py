@@ -123,7 +123,8 @@ class LiveStack:
     servers: list[ServerProcess] = field(default_factory=list)
     project_dir: Path = PROJECT_DIR
 
-    def start_server(self, kind: str = "daphne", workers: int = 1) -> ServerProcess:
+    def start_server(self, kind: str = "daphne", workers: int = 1, port: int | None = None) -> ServerProcess:
+        """``port``: another `make serve`'s, to take over from it as a deploy does (SO_REUSEPORT)."""
         server = ServerProcess(
             env=self.env,
             log_path=self.work_dir / f"server-{len(self.servers)}.log",
@@ -131,6 +132,8 @@ class LiveStack:
             workers=workers,
             project_dir=self.project_dir,
         )
+        if port is not None:
+            server.port = port
         self.servers.append(server)
         return server.start()
 
