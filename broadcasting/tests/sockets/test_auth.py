@@ -60,3 +60,34 @@ async def test_another_authorization_scheme_leaves_the_session_in_charge():
     assert connected
     await socket.recv("connection")
     await socket.close()
+
+
+def test_tokens_are_looked_up_in_chunks_and_only_active_users_count(monkeypatch):
+    from broadcasting.sockets import auth
+
+    active, active_key = make_user_with_token("active@example.com")
+    other, other_key = make_user_with_token("other@example.com")
+    _, inactive_key = make_user_with_token("inactive@example.com")
+    User.objects.filter(email="inactive@example.com").update(is_active=False)
+    monkeypatch.setattr(auth, "TOKEN_KEYS_PER_QUERY", 2)
+    users = auth._active_users_for_tokens([active_key, inactive_key, "no-such-key", other_key])
+    assert {key: user.pk for key, user in users.items()} == {active_key: active.pk, other_key: other.pk}
+
+
+async def test_token_handshakes_that_arrive_together_share_one_query(monkeypatch):
+    import asyncio
+
+    from broadcasting.sockets import auth
+
+    _, first_key = await sync_to_async(make_user_with_token)("first@example.com")
+    _, second_key = await sync_to_async(make_user_with_token)("second@example.com")
+    sockets = [Socket("/ws/users", [(b"authorization", f"Token {key}".encode())]) for key in (first_key, second_key)]
+    looked_up = []
+    real = auth._active_users_for_tokens
+    monkeypatch.setattr(auth, "_active_users_for_tokens", lambda keys: looked_up.append(sorted(keys)) or real(keys))
+    opened = await asyncio.gather(*(socket.open() for socket in sockets))
+    assert [connected for connected, _ in opened] == [True, True]
+    assert looked_up == [sorted([first_key, second_key])]
+    for socket in sockets:
+        assert (await socket.recv("connection"))["channel"] == "users"
+        await socket.close()
