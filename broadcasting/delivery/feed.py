@@ -20,8 +20,8 @@ import logging
 from broadcasting import metrics
 from broadcasting.conf import realtime_setting
 from broadcasting.delivery.outbox import Outbox
+from broadcasting.delivery.replay_pages import replay_pages
 from broadcasting.delivery.subscription import Subscription
-from broadcasting.log import history
 from broadcasting.log.sequence import channel_position
 from broadcasting.runtime.db_thread import database_call
 from broadcasting.wire import frames
@@ -151,9 +151,7 @@ class ChannelFeed:
         repaired = False
         try:
             while self._placed_seq() < self.heard_seq and self.outbox.open:
-                page = await database_call(history.events_page)(
-                    self.channel, self._placed_seq(), self.heard_seq, page_events
-                )
+                page = await replay_pages.get().page(self.channel, self._placed_seq(), self.heard_seq, page_events)
                 if page is None:
                     committed_seq, _ = await database_call(channel_position)(self.channel)
                     self._reset(committed_seq, f"Events after seq {self.last_seq} are no longer kept; refetch.")
