@@ -3,7 +3,7 @@
 #   make test   set up .venv with test tools, lint and type-check, run the whole suite
 # Both work on a fresh machine with python3 >= 3.11 and no services (SQLite, in-memory layer).
 #   make serve  the production server (uvicorn, DEBUG off): HOST, PORT, WORKERS (> 1 needs REDIS_URL)
-#   make bench  the delivery benchmark against the FastAPI guide's design (bench/RESULTS.md)
+#   make bench  delivery and connect benchmarks against the FastAPI guide's design (bench/RESULTS.md)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run serve bench test test-database screenshots lint format venv venv-dev migrate clean
+.PHONY: run serve bench bench-storm test test-database screenshots lint format venv venv-dev migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,15 @@ $(VENV)/.bench-installed: bench/requirements.txt requirements.txt requirements-d
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	touch $@ $(VENV)/.dev-installed $(VENV)/.runtime-installed
 
+# Deliveries (back to back, then paced at an equal load), then what a connect and a close
+# cost the server, split by phase; bench-storm: a deploy's reconnect storm.
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/delivery.py $(BENCH_ARGS)
+	$(BIN)/python bench/delivery.py --sockets 1000 --writes 50 --writes-per-sec 10 --targets reference serve-memory serve-redis
+	$(BIN)/python bench/connect.py --profile $$(mktemp -d)
+
+bench-storm: $(VENV)/.bench-installed
+	$(BIN)/python bench/storm.py --sockets 5000
 
 lint: venv-dev
 	$(BIN)/ruff check .

@@ -46,6 +46,8 @@ class ResumingClient:
         if frame.get("type") not in SEQ_FRAMES:
             return
         seq = frame["seq"]
+        if frame["type"] == "sync" and seq == self.last_seq:
+            return  # an idle socket's heartbeat: nothing new, nothing twice
         if seq <= self.last_seq:
             self.duplicates += 1
         elif seq != self.last_seq + 1:
