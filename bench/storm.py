@@ -13,7 +13,11 @@ A writer process posts every 100 ms throughout. Reported:
 - write_ms: the writes made during the storm (median, max), and any that failed;
 - new_server_cpu_ms_per_reconnect: the new server's CPU over the storm, per socket.
 
-    .venv/bin/python bench/storm.py --sockets 5000
+    .venv/bin/python bench/storm.py --sockets 5000 --postgres postgres://postgres@127.0.0.1:5432/test
+
+Four server processes write one database here (the old release's two workers and the
+new one's): on SQLite every commit then waits for the others' locks (a write took 2 s
+in the profile), so the storm is measured on PostgreSQL, as docs/deploy.md has it.
 """
 
 import argparse
@@ -23,6 +27,7 @@ import multiprocessing
 import os
 import signal
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,7 +38,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
 from bench.delivery import Target, make_target, percentile, raise_open_files_limit, wait_until  # noqa: E402
-from testing.live_server import listeners_on  # noqa: E402
+from testing.live_server import create_postgres_database, drop_postgres_database, listeners_on  # noqa: E402
 from testing.storm import open_clients, outcome_of  # noqa: E402
 
 WRITE_INTERVAL_SECS = 0.1
@@ -69,7 +74,7 @@ def write_every(base_url: str, token: str, stop, results) -> None:
     results.send((outcomes, retried))
 
 
-async def storm(old: Target, new: Target, count: int) -> dict:
+async def storm(old: Target, new: Target, count: int, profile_dir: Path | None = None) -> dict:
     auth = {"Authorization": f"Token {old.token}"}
     half = count // 2
     signed_in, signed_in_sockets = await open_clients([f"ws://127.0.0.1:{old.port}/ws/users"] * half, auth)
@@ -88,6 +93,15 @@ async def storm(old: Target, new: Target, count: int) -> dict:
     new.start()  # the new release, on the same port
     workers = len(new.pids()) - 1 or 1
     await wait_until(lambda: listeners_on(new.port) >= 2 * workers, 30)  # both releases' workers listen
+    profilers = []
+    if profile_dir is not None:
+        profile_dir.mkdir(parents=True, exist_ok=True)
+        py_spy = Path(sys.executable).parent / "py-spy"
+        for pid in new.pids()[1:]:
+            command = [str(py_spy), "record", "-r", "200", "-f", "chrometrace", "--nonblocking", "--pid", str(pid),
+                       "-o", str(profile_dir / f"worker-{pid}.json")]  # fmt: skip
+            profilers.append(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        await asyncio.sleep(0.5)
     new_cpu_before = new.cpu_secs()
     storm_started_wall = time.time()
     old.process.send_signal(signal.SIGTERM)
@@ -95,6 +109,9 @@ async def storm(old: Target, new: Target, count: int) -> dict:
     await wait_until(lambda: all(client.resumed_at is not None for client in clients), 120)
     storm_ended_wall = time.time()
     new_cpu = new.cpu_secs() - new_cpu_before
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(30)
     await asyncio.sleep(1.0)
     stop_writing.set()
     writes, retried = await asyncio.to_thread(results.recv)
@@ -122,6 +139,7 @@ async def storm(old: Target, new: Target, count: int) -> dict:
     resumed_within = [o.resumed_within_secs for o in by_channel.values() if o.resumed_within_secs is not None]
     return {
         "sockets": count,
+        "storm_started_wall": storm_started_wall,
         "resumed": sum(o.resumed for o in by_channel.values()),
         "resumed_within_secs": max(resumed_within) if resumed_within else None,
         "lost": sum(o.lost for o in by_channel.values()),
@@ -151,17 +169,28 @@ async def main() -> None:
     parser.add_argument("--sockets", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    parser.add_argument(
+        "--postgres", metavar="ADMIN_URL", help="a fresh database on this PostgreSQL server instead of SQLite"
+    )
     parser.add_argument("--output", type=Path, help="append JSON lines here")
+    parser.add_argument("--profile", type=Path, help="py-spy the new release's workers through the storm (chrometrace)")
     args = parser.parse_args()
-    old = make_target("serve-redis-2" if args.workers == 2 else "serve-redis", args.redis)
+    database_env, database_name = {}, None
+    if args.postgres:
+        url, database_name = create_postgres_database(args.postgres)
+        database_env = {"DATABASE_URL": url}
+    old = make_target("serve-redis-2" if args.workers == 2 else "serve-redis", args.redis, database_env)
     # The new release: the same database, Redis prefix and port.
     new = Target("new-release", [*old.command], old.env, old.port, token=old.token)
     old.start()
     try:
-        result = await storm(old, new, args.sockets)
+        result = await storm(old, new, args.sockets, args.profile)
     finally:
         old.stop()
         new.stop()
+        if database_name:
+            drop_postgres_database(args.postgres, database_name)
+    result["database"] = "postgresql" if args.postgres else "sqlite"
     line = json.dumps(result)
     print(line, flush=True)
     if args.output:
