@@ -63,3 +63,12 @@ def cpu_secs(pid: int) -> float:
 def resident_kib(pid: int) -> int:
     """The resident set of a process."""
     return int(Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()[0])
+
+
+def report(result: dict, output: Path | None) -> None:
+    """Print one result as a JSON line, and append it to ``output`` if given."""
+    line = json.dumps(result)
+    print(line, flush=True)
+    if output:
+        with output.open("a") as file:
+            file.write(line + "\n")

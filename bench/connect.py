@@ -23,7 +23,6 @@ Configurations: ``reference`` (the FastAPI guide's design, no auth), and this pr
 
 import argparse
 import asyncio
-import json
 import os
 import re
 import signal
@@ -39,6 +38,7 @@ import websockets
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
+from bench.clients import report  # noqa: E402
 from bench.delivery import Target, make_target, raise_open_files_limit  # noqa: E402
 
 # Handshake phases, by the first frame of a sample's stack (innermost first) that
@@ -231,11 +231,7 @@ async def main() -> None:
                 result = await measure(target, kind, args.sockets, args.profile)
             finally:
                 target.stop()
-            line = json.dumps(result)
-            print(line, flush=True)
-            if args.output:
-                with args.output.open("a") as output:
-                    output.write(line + "\n")
+            report(result, args.output)
 
 
 if __name__ == "__main__":

@@ -55,7 +55,7 @@ import websockets
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from bench.clients import cpu_secs, open_sockets, resident_kib  # noqa: E402
+from bench.clients import cpu_secs, open_sockets, report, resident_kib  # noqa: E402
 from testing.live_server import base_env, free_port  # noqa: E402
 
 # How long deliveries may take to arrive after the writes before they count as lost.
@@ -464,11 +464,7 @@ async def main() -> None:
                 )
             finally:
                 target.stop()
-            line = json.dumps(result)
-            print(line, flush=True)
-            if args.output:
-                with args.output.open("a") as output:
-                    output.write(line + "\n")
+            report(result, args.output)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ in the profile), so the storm is measured on PostgreSQL, as docs/deploy.md has i
 
 import argparse
 import asyncio
-import json
 import multiprocessing
 import os
 import signal
@@ -37,6 +36,7 @@ import httpx
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
+from bench.clients import report  # noqa: E402
 from bench.delivery import Target, make_target, percentile, raise_open_files_limit, wait_until  # noqa: E402
 from testing.live_server import create_postgres_database, drop_postgres_database, listeners_on  # noqa: E402
 from testing.storm import open_clients, outcome_of  # noqa: E402
@@ -191,11 +191,7 @@ async def main() -> None:
         if database_name:
             drop_postgres_database(args.postgres, database_name)
     result["database"] = "postgresql" if args.postgres else "sqlite"
-    line = json.dumps(result)
-    print(line, flush=True)
-    if args.output:
-        with args.output.open("a") as output:
-            output.write(line + "\n")
+    report(result, args.output)
 
 
 if __name__ == "__main__":
