@@ -355,3 +355,42 @@ async def test_a_replay_reads_the_history_in_pages(monkeypatch):
     assert titles == [f"post {number}" for number in range(7)]
     assert pages == [2, 2, 2, 1]
     await socket.close()
+
+
+async def test_an_anonymous_socket_costs_no_thread_once_its_channel_has_a_hub(monkeypatch):
+    """Its position comes from the hub, its limits are counted in place, its messages hop nowhere."""
+    import asgiref.sync
+
+    first = await open_socket("/ws/posts")  # the process joins the channel: one read of its position
+    first_seq = (await first.recv("connection"))["seq"]
+    hops = []
+    original = asgiref.sync.SyncToAsync.__call__
+
+    async def counting(self, *args, **kwargs):
+        hops.append(getattr(self.func, "__name__", repr(self.func)))
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(asgiref.sync.SyncToAsync, "__call__", counting)
+    second = await open_socket("/ws/posts")
+    assert (await second.recv("connection"))["seq"] == first_seq
+    await second.send({"type": "ping"})
+    await second.recv("pong")
+    await second.close()
+    assert hops == []
+    monkeypatch.undo()
+    await first.close()
+
+
+async def test_a_socket_joining_a_running_hub_starts_after_the_events_it_relayed():
+    first = await open_socket("/ws/posts")
+    await first.recv("connection")
+    author = await sync_to_async(User.objects.create_user)("author@example.com", "x")
+    post = await sync_to_async(Post.objects.create)(title="one", author=author, published=True)
+    relayed = (await first.recv("created"))["seq"]
+    second = await open_socket("/ws/posts")
+    assert (await second.recv("connection"))["seq"] == relayed
+    post.title = "two"
+    await sync_to_async(post.save)()
+    assert (await second.recv("updated"))["seq"] == relayed + 1
+    await first.close()
+    await second.close()
