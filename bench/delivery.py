@@ -9,6 +9,8 @@ after another and measures, with the same client code for every configuration:
 - commit->receive p50/p95/p99: the frame's own server timestamp to its receipt (one
   machine, one clock), over every delivery; and per write, its first and its last
   delivery (medians over the writes);
+- from_post p50/p99: from the moment the writer sent the POST to each receipt, which
+  does not depend on where each design takes its timestamp;
 - lost: deliveries still missing 15 s after the last write;
 - (before any of it, ``--warm-up-writes`` untimed writes, 1 by default, each
   delivered to every socket: a server's first write is its slowest, and at 100
@@ -257,19 +259,20 @@ def post_writes(base_url: str, path: str, headers: dict, emails: list[str], writ
     one every 1/writes_per_sec seconds (a write that takes longer delays the next);
     sends back (first POST's wall time, round trips).
     """
-    round_trips = []
+    round_trips, sent_at = [], []
     interval_secs = 1 / writes_per_sec if writes_per_sec else 0.0
     with httpx.Client(base_url=base_url, timeout=60) as api:
         first_post = time.time()
         for index, email in enumerate(emails):
             time.sleep(max(0.0, first_post + index * interval_secs - time.time()))
+            sent_at.append(time.time())
             started = time.perf_counter()
             response = api.post(path, json={"email": email, "name": "Bench"}, headers=headers)
             round_trips.append(time.perf_counter() - started)
             if response.status_code != 201:
                 results.send(("failed", response.status_code, response.text[:500]))
                 return
-    results.send(("ok", first_post, round_trips))
+    results.send(("ok", first_post, round_trips, sent_at))
 
 
 async def in_writer_process(function, *args):
@@ -324,7 +327,7 @@ async def measure(
     client_cpu_before = time.process_time()
     outcome = await in_writer_process(post_writes, target.write_url, path, headers, emails, writes_per_sec)
     assert outcome[0] == "ok", outcome
-    _, first_post, run.post_secs = outcome
+    _, first_post, run.post_secs, sent_at = outcome
     expected = sockets_count * writes
     measured = run.received[:writes]
     await wait_until(lambda: sum(len(per_write) for per_write in measured) >= expected, LOSS_WAIT_SECS)
@@ -342,6 +345,14 @@ async def measure(
     delivered = len(receipts)
     last_receipt = max(received_at for received_at, _ in receipts)
     latencies_ms = [(received_at - stamp_secs(stamp)) * 1000 for received_at, stamp in receipts]
+    # From the moment the writer sent the POST: what a user sees, whatever moment each
+    # design stamps its events with (ours inside the transaction, the reference's after
+    # its write returned).
+    from_post_ms = [
+        (received_at - sent_at[index]) * 1000
+        for index, per_write in enumerate(measured)
+        for received_at, _ in per_write
+    ]
     spans_ms = write_spans_ms(measured)
     return {
         "target": target.name,
@@ -355,6 +366,8 @@ async def measure(
         "p50_ms": round(percentile(latencies_ms, 0.50), 1),
         "p95_ms": round(percentile(latencies_ms, 0.95), 1),
         "p99_ms": round(percentile(latencies_ms, 0.99), 1),
+        "from_post_p50_ms": round(percentile(from_post_ms, 0.50), 1),
+        "from_post_p99_ms": round(percentile(from_post_ms, 0.99), 1),
         # Per write, its first and its last delivery (medians over the writes): the
         # path's fixed cost, and the time one event takes to reach every socket.
         "first_ms": round(statistics.median(min(spans) for spans in spans_ms.values()), 1),
