@@ -42,8 +42,8 @@ TOKEN_KEYS_PER_QUERY = 500
 def _active_users_for_tokens(keys: list[str]) -> dict[str, object]:
     """
     The active user behind each of ``keys`` that is a token. One raw join per 500 keys:
-    the ORM's ``select_related`` query costs four times as much to build as to run, on
-    every handshake (bench/RESULTS.md).
+    the same query through the ORM's ``select_related`` took four times as long, most
+    of it building the SQL, on every handshake (bench/RESULTS.md).
     """
     user_model = get_user_model()
     quote = connection.ops.quote_name
