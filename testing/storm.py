@@ -86,7 +86,8 @@ class ResumingClient:
                     max_queue=None,
                 )  # fmt: skip
                 connection = json.loads(await socket.recv())
-            except (OSError, websockets.InvalidStatus, websockets.ConnectionClosed, TimeoutError):
+            except (OSError, websockets.InvalidHandshake, websockets.ConnectionClosed, TimeoutError):
+                # InvalidHandshake: refused (a 4429) or cut mid-handshake by the server that is stopping.
                 self.refused += 1
                 await asyncio.sleep(0.05)
                 continue
