@@ -17,11 +17,11 @@ django_asgi_app = get_one_thread_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from broadcasting.sockets.routing import websocket_application  # noqa: E402
-from realtime_site.health import LivenessProbe  # noqa: E402
+from realtime_site.health import HealthProbes  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": LivenessProbe(django_asgi_app),
+        "http": HealthProbes(django_asgi_app),
         "websocket": websocket_application,
     }
 )

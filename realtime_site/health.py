@@ -2,12 +2,15 @@
 /healthz and /readyz, for load balancers and orchestrators (checks run by django-health-check).
 
 - ``/healthz``: the process is up and its event loop answering; nothing else is
-  checked (not even the Host header, nor a free request thread: LivenessProbe answers it
-  before Django), so a database or Redis outage never gets a healthy process restarted.
+  checked (nor a free request thread), so a database or Redis outage never gets a
+  healthy process restarted.
 - ``/readyz``: whether this process can serve: ``database`` (a SELECT 1),
   ``migrations`` (none left to apply) and ``channel_layer`` (a message sent to the
   layer and received back). JSON naming each check, 200 when all pass, 503 when one
   fails, with the reason: ``{"status": "fail", "checks": {"database": "ok", …}}``.
+
+Servers get both from HealthProbes, before Django and whatever the Host header: a load
+balancer probes a worker by its address, which is rarely in ALLOWED_HOSTS.
 """
 
 import asyncio
@@ -75,7 +78,7 @@ class ReadinessView(HealthCheckView):
 
     checks = (DatabaseCheck, MigrationsCheck, ChannelLayerCheck)
 
-    async def get(self, request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    async def get(self, request: HttpRequest | None, *args, **kwargs) -> JsonResponse:
         with self.get_executor() as executor:
             self.results = await asyncio.gather(*(check.get_result(executor) for check in self.get_checks()))
         failed = any(result.error for result in self.results)
@@ -89,28 +92,34 @@ class ReadinessView(HealthCheckView):
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    """GET /healthz through Django (the test client's view of it; servers get LivenessProbe's answer)."""
+    """GET /healthz through Django (the test client's view of it; servers get HealthProbes' answer)."""
     return JsonResponse({"status": "ok"})
 
 
-LIVENESS_PATH = "/healthz"
+PROBE_PATHS = ("/healthz", "/readyz")
 LIVENESS_BODY = b'{"status": "ok"}'
 
 
-class LivenessProbe:
+class HealthProbes:
     """
     ASGI: answers GET /healthz on the event loop itself, before Django, so the probe
-    never waits for a request thread (all of them may be waiting on a database lock)
-    and a healthy process is never restarted for it. Everything else goes to ``app``.
+    never waits for a request thread (all of them may be waiting on a database lock);
+    /readyz runs its checks there too. Neither looks at the Host header. Everything
+    else goes to ``app``.
     """
 
     def __init__(self, app) -> None:
         self.app = app
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["path"] != LIVENESS_PATH or scope["method"] not in ("GET", "HEAD"):
+        if scope["type"] != "http" or scope["path"] not in PROBE_PATHS or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(LIVENESS_BODY)).encode())]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else LIVENESS_BODY})
+        if scope["path"] == "/healthz":
+            status, body = 200, LIVENESS_BODY
+        else:
+            response = await ReadinessView().get(None)
+            status, body = response.status_code, response.content
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})

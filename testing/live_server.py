@@ -89,7 +89,8 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"Server exited early:\n{self.log_path.read_text()[-3000:]}")
             try:
-                answered = httpx.get(f"{self.http_url}/ws/stats", timeout=1).status_code == 200
+                # /healthz answers whatever the Host header (a test may set DJANGO_ALLOWED_HOSTS).
+                answered = httpx.get(f"{self.http_url}/healthz", timeout=1).status_code == 200
             except httpx.HTTPError:
                 answered = False
             # The first worker to listen answers; connections made before the others bind

@@ -71,20 +71,23 @@ def test_readyz_loads_the_migration_graph_once_per_process(client, monkeypatch):
     assert response.status_code == 200 and response.json()["checks"]["migrations"] == "ok"
 
 
-async def test_the_liveness_probe_answers_on_the_loop_without_django_or_a_host_check():
-    """LivenessProbe: /healthz never reaches Django (no request thread, no ALLOWED_HOSTS)."""
+@pytest.mark.django_db(transaction=True)
+async def test_the_probes_answer_on_the_loop_without_django_or_a_host_check():
+    """HealthProbes: /healthz and /readyz never reach Django (no request thread, no ALLOWED_HOSTS)."""
     import httpx
 
-    from realtime_site.health import LivenessProbe
+    from realtime_site.health import HealthProbes
 
     async def django_is_busy(scope, receive, send):
         raise AssertionError("the probe went to Django")
 
-    transport = httpx.ASGITransport(app=LivenessProbe(django_is_busy))
+    transport = httpx.ASGITransport(app=HealthProbes(django_is_busy))
     async with httpx.AsyncClient(transport=transport, base_url="http://10.1.2.3:8000") as client:
         response = await client.get("/healthz")
         assert (response.status_code, response.json()) == (200, {"status": "ok"})
         assert (await client.head("/healthz")).content == b""
+        ready = await client.get("/readyz")
+        assert (ready.status_code, ready.json()["checks"]["database"]) == (200, "ok")
         with pytest.raises(AssertionError, match="went to Django"):
             await client.get("/healthz/other")
 
