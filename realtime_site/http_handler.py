@@ -36,6 +36,7 @@ from that thread, on the server's loop. Every middleware the project uses can ru
 sync; ``load_middleware`` refuses one that cannot.
 """
 
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 
@@ -43,7 +44,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.db import close_old_connections, reset_queries
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
 
 from broadcasting.runtime.request_priority import RequestTurn, busy_requests
 
@@ -83,7 +84,18 @@ class OneThreadASGIHandler(ASGIHandler):
         turn = _request_turn.get()
         if turn is not None:
             turn.release()
+        if isinstance(response, StreamingHttpResponse) and not response.is_async:
+            response.streaming_content = self.read_in_pool(response.streaming_content)  # type: ignore[arg-type]
         await super().send_response(response, send)
+
+    async def read_in_pool(self, parts: Iterator[bytes]) -> AsyncIterator[bytes]:
+        """
+        A sync stream (whitenoise's static files are FileResponses) read in the pool, a
+        batch of parts per hop: Django's handler would read it on the loop and warn.
+        """
+        read_batch = sync_to_async(_next_batch, thread_sensitive=False, executor=self.threads)
+        while batch := await read_batch(parts):
+            yield batch
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         """The sync chain in one of the pool's threads; see the module docstring."""
@@ -101,6 +113,20 @@ class OneThreadASGIHandler(ASGIHandler):
             return self.get_response(request)
         finally:
             close_old_connections()
+
+
+STREAM_BATCH_BYTES = 256 * 1024
+
+
+def _next_batch(parts: Iterator[bytes]) -> bytes:
+    """The next parts of a stream, joined, up to about STREAM_BATCH_BYTES; b"" at its end."""
+    batch, size = [], 0
+    for part in parts:
+        batch.append(part)
+        size += len(part)
+        if size >= STREAM_BATCH_BYTES:
+            break
+    return b"".join(batch)
 
 
 def get_one_thread_asgi_application() -> OneThreadASGIHandler:
