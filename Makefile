@@ -37,7 +37,7 @@ run: venv
 
 # Production mode: DEBUG off, static files from whitenoise, WORKERS processes on one port.
 serve: venv
-	$(BIN)/python -m realtime_site.serve --migrate --host $(HOST) --port $(PORT) --workers $(WORKERS)
+	$(BIN)/python -m realtime_site.serve --migrate --collectstatic --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 $(VENV)/.bench-installed: bench/requirements.txt requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r bench/requirements.txt

@@ -21,6 +21,7 @@ from testing.live_server import (
     create_postgres_database,
     drop_postgres_database,
 )
+from testing.postgres_cluster import PostgresCluster, remove_postgres_cluster, start_postgres_cluster
 
 
 @pytest.fixture
@@ -93,6 +94,14 @@ def live_stack(tmp_path, request) -> Iterator[Callable[..., LiveStack]]:
     yield make
     for cleanup in reversed(cleanups):
         cleanup()
+
+
+@pytest.fixture
+def postgres_cluster() -> Iterator["PostgresCluster"]:
+    """A PostgreSQL cluster of the test's own (testing/postgres_cluster.py), removed after it."""
+    cluster = start_postgres_cluster()
+    yield cluster
+    remove_postgres_cluster(cluster)
 
 
 def _delete_redis_keys(url: str, prefix: str) -> None:

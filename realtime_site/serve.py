@@ -58,6 +58,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("WORKERS", "1")))
     parser.add_argument("--migrate", action="store_true", help="apply migrations before serving (make serve does)")
+    parser.add_argument(
+        "--collectstatic", action="store_true", help="collect static files into STATIC_ROOT first (make serve does)"
+    )
     return parser.parse_args(argv)
 
 
@@ -137,15 +140,17 @@ def uvicorn_config(host: str, port: int, loop: str = "uvloop") -> "uvicorn.Confi
     )
 
 
-def run_worker(host: str, port: int) -> None:
+def run_worker(host: str, port: int, number: int = 0, workers: int = 1) -> None:
     """One worker process: uvicorn on its own SO_REUSEPORT socket; SIGTERM closes sockets with 1012."""
     import uvicorn
 
     config = uvicorn_config(host, port)
     config.load()  # imports the application: Django's startup heap, frozen next
     from broadcasting.layer.transport import warm_up_sender  # once Django is set up: the layer is a setting
+    from realtime_site.startup_line import startup_line
 
     warm_up_sender()
+    supervisor_log(startup_line(host, port, number, workers), worker=number, pid=os.getpid())
     gc.collect()
     gc.freeze()
     threading.Thread(target=freeze_heap_forever, name="gc-freezer", daemon=True).start()
@@ -153,7 +158,7 @@ def run_worker(host: str, port: int) -> None:
 
 
 def supervisor_log(message: str, **fields: object) -> None:
-    """One line on stderr from the supervisor (which runs no Django): JSON under LOG_FORMAT=json."""
+    """One line on stderr, whatever the log level (the supervisor runs no Django): JSON under LOG_FORMAT=json."""
     if os.environ.get("LOG_FORMAT") == "json":
         line = json.dumps({"message": message, "name": "realtime_site.serve", "levelname": "WARNING", **fields})
     else:
@@ -176,7 +181,7 @@ def supervise(host: str, port: int, workers: int) -> int:
     stopping = threading.Event()
 
     def start(number: int) -> multiprocessing.process.BaseProcess:
-        process = context.Process(target=run_worker, args=(host, port), name=f"worker-{number}")
+        process = context.Process(target=run_worker, args=(host, port, number, workers), name=f"worker-{number}")
         process.start()
         return process
 
@@ -237,12 +242,23 @@ def main(argv: list[str] | None = None) -> int:
     if reason:
         print(f"serve: {reason}", file=sys.stderr)
         return 2
+    import django
+
+    django.setup()
+    from realtime_site.database_refusal import database_refusal
+
+    reason = database_refusal()
+    if reason:
+        print(f"serve: {reason}", file=sys.stderr)
+        return 2
     if args.migrate:
-        import django
         from django.core.management import call_command
 
-        django.setup()
         call_command("migrate", interactive=False)
+    if args.collectstatic:
+        from django.core.management import call_command
+
+        call_command("collectstatic", interactive=False, verbosity=0)
     # Each worker holds its share of the per-address and per-user socket limits, so the
     # limits hold for the whole server (broadcasting/sockets/limits.py).
     os.environ["REALTIME_SERVER_PROCESSES"] = str(args.workers)

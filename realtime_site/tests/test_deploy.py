@@ -5,15 +5,17 @@ public host and port), events arrive, static files and the API answer, and the
 client address the server keys its limits on is the one nginx saw.
 """
 
+import os
 import shutil
 import subprocess
 import time
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from testing import services
-from testing.live_server import PROJECT_DIR, free_port
+from testing.live_server import PROJECT_DIR, drop_postgres_database, free_port
 from testing.sockets import Socket
 
 pytestmark = pytest.mark.live_server
@@ -115,3 +117,88 @@ async def test_the_shipped_nginx_config_passes_sockets_api_and_static_files(live
     assert (await refused.recv("error"))["code"] == "too_many_connections"
     assert await refused.closed_with() == 4429
     await held.close()
+
+
+def unit_file_for(project_dir) -> str:
+    """deploy/realtime-site.service with /srv/realtime_site pointing at ``project_dir``."""
+    unit = (PROJECT_DIR / "deploy" / "realtime-site.service").read_text()
+    assert "/srv/realtime_site" in unit
+    return unit.replace("/srv/realtime_site", str(project_dir))
+
+
+def test_the_shipped_service_file_is_valid_and_runs_what_make_serve_runs(tmp_path):
+    analyze = shutil.which("systemd-analyze")
+    services.require(analyze is not None, "systemd-analyze is not installed")
+    unit = tmp_path / "realtime-site.service"
+    unit.write_text(unit_file_for(PROJECT_DIR))
+    checked = subprocess.run([analyze, "verify", "--man=no", str(unit)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    exec_start = next(line for line in unit.read_text().splitlines() if line.startswith("ExecStart="))
+    make_serve = next(
+        line for line in (PROJECT_DIR / "Makefile").read_text().splitlines() if "realtime_site.serve" in line
+    )
+    assert "-m realtime_site.serve --migrate --collectstatic --host" in exec_start
+    assert "-m realtime_site.serve --migrate --collectstatic --host" in make_serve
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_the_deploy_guide_from_an_empty_database(tmp_path, postgres_admin_url, redis_url):
+    """
+    docs/deploy.md's steps: createdb, the example environment file, then the service's
+    own command (migrate, collectstatic, two workers). Probes by address answer, static
+    files come from STATIC_ROOT, and the log holds only the startup lines.
+    """
+    name = services.unique_name("rt_guide")
+    admin = urlsplit(postgres_admin_url)
+    created = subprocess.run(
+        ["createdb", "-h", admin.hostname or "127.0.0.1", "-p", str(admin.port or 5432), "-U", "postgres", name],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    try:
+        env = {
+            key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_", "REDIS_"))
+        }
+        example = (PROJECT_DIR / "deploy" / "realtime-site.env.example").read_text()
+        env.update(line.split("=", 1) for line in example.splitlines() if line and not line.startswith("#"))
+        env.update(
+            DATABASE_URL=f"postgres://postgres@{admin.hostname}:{admin.port or 5432}/{name}",
+            REDIS_URL=redis_url,
+            REDIS_KEY_PREFIX=services.unique_name("rt_guide"),
+            DJANGO_STATIC_ROOT=str(tmp_path / "staticfiles"),
+            DJANGO_HTTPS="0",  # no TLS in front here: the probes alone are asked, by address
+        )
+        port = free_port()
+        exec_start = next(
+            line for line in unit_file_for(PROJECT_DIR).splitlines() if line.startswith("ExecStart=")
+        ).removeprefix("ExecStart=")
+        command = exec_start.replace("${WORKERS}", env["WORKERS"]).replace("--port 8000", f"--port {port}").split()
+        log_path = tmp_path / "serve.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                assert process.poll() is None, log_path.read_text()
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.2)
+            assert (tmp_path / "staticfiles" / "broadcasting" / "realtime.js").is_file()
+            script = httpx.get(
+                f"http://127.0.0.1:{port}/static/broadcasting/realtime.js", headers={"Host": "example.com"}
+            )
+            assert script.status_code == 200 and "LiveSocket" in script.text
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+        log = log_path.read_text()
+        assert log.count("listening on http://127.0.0.1") == 2, log
+        assert "database PostgreSQL" in log and "channel layer Redis" in log
+        assert "Traceback" not in log and "Warning" not in log, log
+    finally:
+        drop_postgres_database(postgres_admin_url, name)

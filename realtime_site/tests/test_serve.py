@@ -12,12 +12,13 @@ import sys
 import time
 from pathlib import Path
 
+import django
 import httpx
 import pytest
 import redis
 
 from testing.api import total_connections_are
-from testing.live_server import PROJECT_DIR, base_env, listeners_on
+from testing.live_server import PROJECT_DIR, base_env, free_port, listeners_on
 from testing.sockets import Socket, open_counting_refusals
 from testing.wait import wait_until
 
@@ -46,6 +47,65 @@ def test_no_secret_key_is_refused_with_how_to_make_one():
     completed = run_serve("--port", "1", DJANGO_SECRET_KEY="")
     assert completed.returncode == 2
     assert "DJANGO_SECRET_KEY is not set" in completed.stderr and "secrets.token_urlsafe" in completed.stderr
+
+
+def test_a_database_that_does_not_exist_is_refused_in_one_line_naming_database_url(postgres_admin_url):
+    url = f"{postgres_admin_url.rsplit('/', 1)[0]}/rt_no_such_database"
+    completed = run_serve("--port", "1", DATABASE_URL=url)
+    assert completed.returncode == 2
+    assert completed.stderr.splitlines() == [
+        'serve: DATABASE_URL names the database "rt_no_such_database", which does not exist on 127.0.0.1:5432. '
+        "Create it (createdb -h 127.0.0.1 -U postgres rt_no_such_database), then start again."
+    ]
+
+
+def test_a_postgresql_that_does_not_answer_is_refused_in_one_line_naming_database_url():
+    port = free_port()
+    completed = run_serve("--port", "1", DATABASE_URL=f"postgres://postgres@127.0.0.1:{port}/realtime")
+    assert completed.returncode == 2
+    assert completed.stderr.splitlines() == [
+        f"serve: DATABASE_URL: no PostgreSQL answers at 127.0.0.1:{port}; "
+        "start it, or fix the host and port in DATABASE_URL."
+    ]
+
+
+def test_a_wrong_database_password_is_refused_in_one_line_naming_database_url(postgres_cluster):
+    url = postgres_cluster.url.replace(":cluster-pass-42@", ":not-the-password@")
+    completed = run_serve("--port", "1", DATABASE_URL=url)
+    assert completed.returncode == 2
+    assert completed.stderr.splitlines() == [
+        f"serve: DATABASE_URL: PostgreSQL at 127.0.0.1:{postgres_cluster.port} refused the password of user "
+        '"postgres"; fix the password.'
+    ]
+
+
+def test_a_sqlite_file_in_a_missing_directory_is_refused_in_one_line(tmp_path):
+    completed = run_serve("--port", "1", DATABASE_URL=f"sqlite:///{tmp_path}/missing/db.sqlite3")
+    assert completed.returncode == 2
+    assert len(completed.stderr.splitlines()) == 1 and "the directory must exist" in completed.stderr
+
+
+@pytest.mark.live_server
+def test_a_clean_start_says_where_it_listens_warns_of_nothing_and_probes_answer_any_host(live_stack):
+    """As docs/deploy.md sets it up: ALLOWED_HOSTS is the public name; probes come by address."""
+    stack = live_stack(DJANGO_ALLOWED_HOSTS="example.com")
+    server = stack.start_server("serve")
+    with httpx.Client(base_url=server.http_url, timeout=10) as by_address:
+        assert by_address.get("/healthz").status_code == 200
+        ready = by_address.get("/readyz")
+        assert (ready.status_code, ready.json()["status"]) == (200, "ok")
+        assert by_address.get("/api/posts/").status_code == 400
+    jquery = Path(django.__file__).parent / "contrib/admin/static/admin/js/vendor/jquery/jquery.js"
+    with httpx.Client(base_url=server.http_url, headers={"Host": "example.com"}, timeout=10) as public:
+        # Bigger than a batch of the pool's reads (http_handler.STREAM_BATCH_BYTES): every byte, in order.
+        assert public.get("/static/admin/js/vendor/jquery/jquery.js").content == jquery.read_bytes()
+    server.stop()
+    log = server.log()
+    assert f"serve: worker 1 of 1 listening on http://127.0.0.1:{server.port}; database SQLite (" in log
+    assert "; channel layer in memory" in log
+    refused = [line for line in log.splitlines() if "/api/posts/ 400" in line]
+    assert len(refused) == 1 and "refused: Invalid HTTP_HOST header: '127.0.0.1:" in refused[0], log
+    assert "Traceback" not in log and "Warning" not in log and "ERROR" not in log, log
 
 
 @pytest.mark.live_server
