@@ -17,7 +17,7 @@ throttle_cache_circuit = Circuit("API throttling's cache")
 
 class FailOpenThrottleMixin(throttling.SimpleRateThrottle):
     @property
-    def cache(self):
+    def cache(self):  # type: ignore[override]
         """The process's one cache object, not one per request (broadcasting/runtime/shared_cache.py)."""
         return shared_cache()
 

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from testing.sockets import Socket
+from testing.wait import wait_until
 
 pytestmark = [pytest.mark.live_server, pytest.mark.redis]
 
@@ -37,7 +38,8 @@ async def test_realtime_stats_shows_seqs_history_sockets_per_process_and_the_lay
     assert stats["channel_layer"] == "ok"
     assert stats["presence"]["posts"] == {"users": 1, "anonymous": 1}
     text = stack.manage("realtime_stats")
-    assert "posts" in text and "1 live server process(es)" in text and "channel layer: ok" in text
+    assert "posts" in text and "sockets: 2 open, in 1 server process(es)" in text and "channel layer: ok" in text
     assert "posts 1 user(s) + 1 anonymous" in text
     for socket in sockets:
         await socket.close()
+    await wait_until(lambda: "sockets: none open, in any server process" in stack.manage("realtime_stats"))

@@ -49,7 +49,12 @@ class Command(BaseCommand):
         if processes is None:
             self.stdout.write("sockets: unknown here without REDIS_URL (each server process: GET /ws/stats)")
         else:
-            self.stdout.write(f"sockets: {len(processes)} live server process(es)")
+            # A process with no socket open mirrors no count, so it is not listed.
+            open_sockets = sum(sum(counts.values()) for counts in processes.values())
+            if not processes:
+                self.stdout.write("sockets: none open, in any server process")
+            else:
+                self.stdout.write(f"sockets: {open_sockets} open, in {len(processes)} server process(es)")
             for process_id, counts in processes.items():
                 self.stdout.write(f"  {process_id}: {json.dumps(counts, sort_keys=True)}")
         presence = stats["presence"]
