@@ -96,6 +96,48 @@ def test_a_non_staff_user_signs_in_on_the_page_and_is_offered_only_what_they_may
     expect(page.get_by_test_id("sign-in")).to_be_visible()
 
 
+def test_a_failed_sign_in_stays_on_the_page_and_says_why(site, new_page):
+    _, server, _ = site
+    page = new_page()
+    page.goto(f"{server.http_url}/")
+    form = page.get_by_test_id("sign-in")
+    form.get_by_label("Email").fill("staff@example.com")
+    form.get_by_label("Password").fill("not-the-password")
+    form.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("notice")).to_contain_text("Sign-in failed: Please enter a correct email")
+    assert page.url == f"{server.http_url}/"
+    expect(page.get_by_test_id("sign-in")).to_be_visible()  # try again, right here
+    expect(page.get_by_test_id("badge-posts")).to_have_attribute("data-status", "live")
+    page.reload()
+    expect(page.get_by_test_id("notice")).to_have_count(0)  # said once
+
+
+def test_an_anonymous_visitor_is_told_why_users_are_not_shown_and_how_accounts_are_made(site, new_page):
+    _, server, _ = site
+    page = new_page()
+    page.goto(f"{server.http_url}/")
+    expect(page.get_by_test_id("users-empty")).to_have_text("Not shown to you: sign in to see users.")
+    expect(page.get_by_test_id("accounts-note")).to_contain_text("Accounts are made by staff")
+
+
+def test_live_rows_take_their_place_in_the_order_a_reload_shows(site, new_page):
+    stack, server, token = site
+    api_post(server, token, "Older post")
+    page = open_signed_in(new_page, server)
+    api_post(server, token, "Newer post")
+    posts = page.get_by_test_id("posts-list").locator("li")
+    expect(posts).to_have_count(2)
+    expect(posts.first).to_contain_text("Newer post")  # newest first, as GET /api/posts/ lists them
+    stack.create_user("zed@example.com", password=PASSWORD)
+    users = page.get_by_test_id("users-list").locator("li")
+    expect(users).to_have_count(2)
+    expect(users.last).to_contain_text("zed@example.com")  # by id, as GET /api/users/ lists them
+    live_order = [posts.nth(index).inner_text() for index in range(2)]
+    page.reload()
+    expect(posts).to_have_count(2)
+    assert [posts.nth(index).inner_text() for index in range(2)] == live_order
+
+
 def test_staff_create_a_user_with_a_password_who_can_then_sign_in(site, new_page):
     _, server, _ = site
     page = open_signed_in(new_page, server)

@@ -13,6 +13,7 @@ from broadcasting.views import stats_view
 from users.views import TokenLoginView
 
 from .health import ReadinessView, healthz
+from .sign_in import sign_in
 from .views import metrics_view, test_page
 
 # drf-spectacular's docs pages start Swagger UI / ReDoc with an inline script, and ReDoc
@@ -31,6 +32,7 @@ urlpatterns = [
     path("healthz", require_GET(healthz), name="healthz"),
     path("readyz", ReadinessView.as_view(), name="readyz"),
     path("admin/", admin.site.urls),
+    path("sign-in/", sign_in, name="sign-in"),
     path("", test_page, name="test-page"),
 ]
 if settings.METRICS_ENABLED and (settings.METRICS_TOKEN or settings.DEBUG):

@@ -31,6 +31,13 @@ def channel_info(channel: str) -> dict:
     }
 
 
+def list_ordering(channel: str) -> str:
+    """The REST list's order, as realtime.js's applyEvent takes it: the model's Meta.ordering ("-created_at,-id")."""
+    live_model = live_models.for_channel(channel)
+    assert live_model is not None
+    return ",".join(str(field) for field in live_model.model._meta.ordering) or "id"
+
+
 class TestPageView(TemplateView):
     template_name = "index.html"
 
@@ -38,12 +45,16 @@ class TestPageView(TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         context["channels"] = live_models.channels()
+        # `make run` (DEBUG) makes a demo admin when there is no superuser; production never does.
+        context["demo_admin_hint"] = settings.DEBUG
         # Channels the page has no section of its own for get a generic list (its own
         # are users and posts).
         context["other_channels"] = [name for name in live_models.channels() if name not in OWN_SECTIONS]
         context["page_config"] = {
             "channels": live_models.channels(),
             "channel_info": {name: channel_info(name) for name in context["other_channels"]},
+            # Live rows take their place in the order a reload would show them.
+            "ordering": {name: list_ordering(name) for name in live_models.channels()},
             # After a deploy's 1012, this page's reconnect comes within this many seconds.
             "restart_window_secs": realtime_setting("RESTART_WINDOW_SECS"),
             # What the page offers follows what the API allows this user (users/permissions.py,

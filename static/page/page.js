@@ -38,7 +38,7 @@ function connectChannel(name) {
     filter: filters[name],
     load: info[name]?.rest === false ? undefined : load, // no REST list: events from now on
     onEvent: (event) => {
-      state[name] = applyEvent(state[name], event);
+      state[name] = applyEvent(state[name], event, { order: config.ordering[name] });
       render(name, event.type === "deleted" ? null : event.data.id);
       showLatency(name, event);
     },
@@ -69,7 +69,14 @@ function showStatus(name, status, detail) {
   if (status === "closed" && detail.code) text = `closed ${detail.code}${detail.reason ? `: ${detail.reason}` : ""}`;
   if (status === "reconnecting" && detail.delayMs !== undefined) text = `reconnecting (#${detail.attempt})`;
   badge.textContent = text;
+  if (status === "closed" && FORBIDDEN_CODES.has(detail.code)) {
+    state[name] = [];
+    render(name, null, `Not shown to you: ${detail.reason || `closed ${detail.code}`}.`);
+  }
 }
+
+// A channel this user may not read: its card says why instead of standing empty.
+const FORBIDDEN_CODES = new Set([401, 403, 4401, 4403]);
 
 for (const item of document.querySelectorAll(".channels li")) {
   const name = item.dataset.channel;
@@ -133,13 +140,14 @@ for (const [name, { title, owner, rest }] of Object.entries(info)) {
 }
 
 // Render a list; the row of `changedId` (an event's object) lights up for a moment.
-function render(name, changedId = null) {
+function render(name, changedId = null, why = null) {
   const list = $(`#${name}-list`);
+  if (!list) return;
   if (state[name].length === 0) {
     const empty = document.createElement("li");
     empty.className = "empty";
     empty.dataset.testid = `${name}-empty`;
-    empty.textContent = EMPTY[name];
+    empty.textContent = why ?? EMPTY[name];
     list.replaceChildren(empty);
     return;
   }
@@ -233,7 +241,7 @@ async function editInPrompt(name, item) {
   if (value === null) return;
   try {
     const saved = await api("PATCH", `/api/${name}/${item.id}/`, { [field]: value });
-    state[name] = applyEvent(state[name], { type: "updated", data: saved });
+    state[name] = applyEvent(state[name], { type: "updated", data: saved }, { order: config.ordering[name] });
     render(name, saved.id);
     setError(name, "");
   } catch (error) {
@@ -287,7 +295,9 @@ for (const [name, { form, read }] of Object.entries(forms)) {
       // Our own socket skips this write's event (X-Client-ID); apply the response instead,
       // as the filtered socket would have: in the set, or out of it.
       const inSet = inFilter(name, saved);
-      state[name] = applyEvent(state[name], { type: inSet ? (id ? "updated" : "created") : "deleted", data: saved });
+      state[name] = applyEvent(state[name], { type: inSet ? (id ? "updated" : "created") : "deleted", data: saved }, {
+        order: config.ordering[name],
+      });
       render(name, saved.id);
       endEdit(name);
       setError(name, "");
@@ -369,7 +379,7 @@ if (me.authenticated && !may.users.create) {
 
 for (const name of config.channels) {
   if (name === "users" && !config.user.authenticated) {
-    showStatus(name, "closed", { code: 4401, reason: "sign in to watch users" });
+    showStatus(name, "closed", { code: 4401, reason: "sign in to see users" });
     continue;
   }
   connectChannel(name);

@@ -46,36 +46,108 @@ export function cookie(name) {
 }
 
 /**
- * GET a whole list in one snapshot. Returns {items, seq, epoch}: subscribing with
- * since=seq&epoch=epoch then delivers exactly the changes the items do not hold.
+ * GET a whole list as one snapshot: every page, following the list's `next` links.
+ * Returns {items, seq, epoch, pages}: subscribing with since=seq&epoch=epoch then
+ * delivers exactly the changes the items do not hold. Pages read while the channel
+ * moved (another seq on a later page) could skip an object, so the read starts over, at
+ * most `attempts` times; past `maxPages` pages it stops with an error rather than hold
+ * an endless list (narrow it with a filter). Either error has `error.code`.
  */
-export async function fetchSnapshot(url, { headers = {}, pageSize = 1000 } = {}) {
-  const target = new URL(url, location.href);
-  target.searchParams.set("page_size", String(pageSize));
-  const response = await fetch(target, { credentials: "same-origin", headers });
+export async function fetchSnapshot(url, { headers = {}, pageSize = 1000, maxPages = 100, attempts = 3 } = {}) {
+  const first = new URL(url, location.href);
+  first.searchParams.set("page_size", String(pageSize));
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const head = await fetchPage(first, headers);
+    let items = head.items;
+    let next = head.next;
+    let pages = 1;
+    let moved = false;
+    while (next) {
+      if (pages >= maxPages) {
+        throw snapshotError(
+          "too_many_pages",
+          `GET ${url}: more than ${maxPages} pages of ${pageSize}; narrow the list with a filter or raise maxPages`,
+        );
+      }
+      const page = await fetchPage(new URL(next, location.href), headers);
+      if (page.seq !== head.seq || page.epoch !== head.epoch) {
+        moved = true;
+        break;
+      }
+      items = items.concat(page.items);
+      next = page.next;
+      pages += 1;
+    }
+    if (!moved) return { items, seq: head.seq, epoch: head.epoch, pages };
+  }
+  throw snapshotError("kept_changing", `GET ${url}: the list changed while its pages were read, ${attempts} times`);
+}
+
+async function fetchPage(url, headers) {
+  const response = await fetch(url, { credentials: "same-origin", headers });
   if (!response.ok) {
-    const error = new Error(`GET ${url} failed: ${response.status}`);
+    const error = new Error(`GET ${url.pathname}${url.search} failed: ${response.status}`);
     error.status = response.status;
     throw error;
   }
   const body = await response.json();
   return {
     items: Array.isArray(body) ? body : body.results,
+    next: Array.isArray(body) ? null : body.next,
     seq: Number(response.headers.get("X-Channel-Seq")),
     epoch: response.headers.get("X-Channel-Epoch"),
   };
 }
 
-/** Apply a created/updated/deleted event to a list of objects keyed by id; returns a new list. */
-export function applyEvent(items, event) {
+function snapshotError(code, message) {
+  const error = new Error(message);
+  error.code = code;
+  return error;
+}
+
+/**
+ * A comparator for a list ordered by `fields`, written as the REST API's `ordering`:
+ * "-created_at,-id" or ["-created_at", "-id"] (a leading "-" is descending).
+ */
+export function byFields(fields) {
+  const keys = (Array.isArray(fields) ? fields : String(fields).split(","))
+    .map((field) => field.trim())
+    .filter(Boolean)
+    .map((field) => (field.startsWith("-") ? [field.slice(1), -1] : [field, 1]));
+  return (a, b) => {
+    for (const [name, direction] of keys) {
+      if (a[name] === b[name]) continue;
+      if (a[name] === undefined || a[name] === null) return direction;
+      if (b[name] === undefined || b[name] === null) return -direction;
+      return a[name] < b[name] ? -direction : direction;
+    }
+    return 0;
+  };
+}
+
+/**
+ * Apply a created/updated/deleted event to a list of objects keyed by id; returns a new
+ * list. With `order` (the list's ordering, as for byFields, or a comparator), a created
+ * or updated object takes its place in that order, as a reload would show it: the REST
+ * lists are newest first (posts "-created_at,-id"), users by "id". Without it, a new
+ * object goes at the end and a changed one stays where it is.
+ */
+export function applyEvent(items, event, { order = null } = {}) {
   if (!MODEL_EVENTS.has(event.type)) return items;
   const id = event.data.id;
   if (event.type === "deleted") return items.filter((item) => item.id !== id);
-  const index = items.findIndex((item) => item.id === id);
-  if (index === -1) return [...items, event.data];
-  const copy = items.slice();
-  copy[index] = event.data;
-  return copy;
+  if (order === null) {
+    const index = items.findIndex((item) => item.id === id);
+    if (index === -1) return [...items, event.data];
+    const copy = items.slice();
+    copy[index] = event.data;
+    return copy;
+  }
+  const compare = typeof order === "function" ? order : byFields(order);
+  const rest = items.filter((item) => item.id !== id);
+  const at = rest.findIndex((item) => compare(event.data, item) < 0);
+  rest.splice(at === -1 ? rest.length : at, 0, event.data);
+  return rest;
 }
 
 /** Open a live channel; see LiveChannel for the options. */
