@@ -322,3 +322,74 @@ def test_a_subscription_asks_presence_for_its_channel(fast_retries):
     assert result["sent"] == [{"type": "get_presence", "channel": "posts"}]
     assert result["names"] == [[4]]
     assert result["state"]["users"] == [{"id": 4}]
+
+
+def test_a_snapshot_follows_every_page_of_the_list_in_its_order(live_stack, new_page):
+    import httpx
+
+    stack = live_stack()
+    token = stack.create_user("writer@example.com")
+    server = stack.start_server()
+    for number in range(5):
+        response = httpx.post(
+            f"{server.http_url}/api/posts/",
+            json={"title": f"post {number}", "published": True},
+            headers={"Authorization": f"Token {token}"},
+        )
+        assert response.status_code == 201
+    page = new_page()
+    page.goto(f"{server.http_url}/ws/stats")
+    result = page.evaluate(
+        """async () => {
+        const { fetchSnapshot } = await import("/static/broadcasting/realtime.js");
+        const snapshot = await fetchSnapshot("/api/posts/", { pageSize: 2 });
+        let stopped = null;
+        try { await fetchSnapshot("/api/posts/", { pageSize: 2, maxPages: 2 }); } catch (error) { stopped = error.code; }
+        return { titles: snapshot.items.map((post) => post.title), seq: snapshot.seq, pages: snapshot.pages, stopped };
+    }"""
+    )
+    assert result == {
+        "titles": ["post 4", "post 3", "post 2", "post 1", "post 0"],
+        "seq": 5,
+        "pages": 3,
+        "stopped": "too_many_pages",
+    }
+
+
+def test_a_snapshot_read_while_the_list_moved_starts_over_and_says_so_if_it_never_settles(js):
+    result = js.evaluate(
+        """async () => {
+        const { fetchSnapshot } = await import("/static/broadcasting/realtime.js");
+        let calls = 0;
+        const page = (seq, items, next) =>
+          new Response(JSON.stringify({ results: items, next }), { headers: { "X-Channel-Seq": String(seq) } });
+        // The first read sees seq 7 then 8 (a write between its pages); the second is steady.
+        const answers = [page(7, [{ id: 3 }], "/api/posts/?page=2"), page(8, [{ id: 1 }], null),
+                         page(8, [{ id: 4 }, { id: 3 }], "/api/posts/?page=2"), page(8, [{ id: 1 }], null)];
+        window.fetch = async () => answers[calls++];
+        const settled = await fetchSnapshot("/api/posts/");
+        window.fetch = async () => page(calls++, [{ id: 1 }], "/api/posts/?page=2");
+        let error = null;
+        try { await fetchSnapshot("/api/posts/"); } catch (caught) { error = caught.code; }
+        return { ids: settled.items.map((item) => item.id), seq: settled.seq, error };
+    }"""
+    )
+    assert result == {"ids": [4, 3, 1], "seq": 8, "error": "kept_changing"}
+
+
+def test_apply_event_keeps_the_lists_order(js):
+    result = js.evaluate(
+        """async () => {
+        const { applyEvent } = await import("/static/broadcasting/realtime.js");
+        const post = (id, created_at) => ({ id, created_at });
+        let newestFirst = [post(2, "2026-01-02"), post(1, "2026-01-01")];
+        newestFirst = applyEvent(newestFirst, { type: "created", data: post(3, "2026-01-03") }, { order: "-created_at,-id" });
+        newestFirst = applyEvent(newestFirst, { type: "updated", data: post(1, "2026-01-04") }, { order: "-created_at,-id" });
+        let byId = [{ id: 1 }, { id: 5 }];
+        byId = applyEvent(byId, { type: "created", data: { id: 3 } }, { order: "id" });
+        const unordered = applyEvent([{ id: 1 }], { type: "created", data: { id: 2 } });
+        return { newestFirst: newestFirst.map((item) => item.id), byId: byId.map((item) => item.id),
+                 unordered: unordered.map((item) => item.id) };
+    }"""
+    )
+    assert result == {"newestFirst": [1, 3, 2], "byId": [1, 3, 5], "unordered": [1, 2]}

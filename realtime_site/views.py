@@ -35,7 +35,7 @@ def list_ordering(channel: str) -> str:
     """The REST list's order, as realtime.js's applyEvent takes it: the model's Meta.ordering ("-created_at,-id")."""
     live_model = live_models.for_channel(channel)
     assert live_model is not None
-    return ",".join(str(field) for field in live_model.model._meta.ordering) or "id"
+    return ",".join(str(field) for field in live_model.model._meta.ordering or ()) or "id"
 
 
 class TestPageView(TemplateView):
