@@ -28,7 +28,6 @@ def sign_in(request: HttpRequest) -> HttpResponseRedirect:
         request.axes_locked_out = False  # type: ignore[attr-defined]
         messages.error(request, "Too many failed sign-ins for this email from here; try again later.")
     else:
-        messages.error(
-            request, "Sign-in failed: " + " ".join(form.non_field_errors() or ["check the email and password."])
-        )
+        reasons = [str(error) for error in form.non_field_errors()] or ["check the email and password."]
+        messages.error(request, "Sign-in failed: " + " ".join(reasons))
     return HttpResponseRedirect("/")
