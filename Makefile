@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run serve bench bench-storm test test-database screenshots lint format venv venv-dev migrate clean
+.PHONY: run serve bench bench-storm test test-quick test-database screenshots lint typecheck-js format venv venv-dev migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,11 +53,20 @@ bench: $(VENV)/.bench-installed
 bench-storm: $(VENV)/.bench-installed
 	$(BIN)/python bench/storm.py --sockets 5000
 
-lint: venv-dev
+lint: venv-dev typecheck-js
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/lint-imports --no-cache --no-logo
+
+# realtime.js's TypeScript declarations, checked by tsc (pinned in typescript/package-lock.json)
+# against code that uses the client as a bundler would import it.
+typescript/node_modules/.installed: typescript/package.json typescript/package-lock.json
+	cd typescript && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+typecheck-js: typescript/node_modules/.installed
+	cd typescript && npx --no-install tsc -p .
 
 format: venv-dev
 	$(BIN)/ruff check --fix .
@@ -84,4 +93,4 @@ screenshots: venv-dev
 	$(BIN)/python -m browser_tests.screenshots
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles
+	rm -rf $(VENV) .pytest_cache .ruff_cache staticfiles typescript/node_modules

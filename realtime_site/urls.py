@@ -13,6 +13,7 @@ from broadcasting.views import stats_view
 from users.views import TokenLoginView
 
 from .health import ReadinessView, healthz
+from .examples import posts_example, posts_inline_example
 from .sign_in import sign_in
 from .views import metrics_view, test_page
 
@@ -33,6 +34,8 @@ urlpatterns = [
     path("readyz", ReadinessView.as_view(), name="readyz"),
     path("admin/", admin.site.urls),
     path("sign-in/", sign_in, name="sign-in"),
+    path("examples/posts/", posts_example, name="example-posts"),
+    path("examples/posts-inline/", posts_inline_example, name="example-posts-inline"),
     path("", test_page, name="test-page"),
 ]
 if settings.METRICS_ENABLED and (settings.METRICS_TOKEN or settings.DEBUG):

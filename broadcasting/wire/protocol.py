@@ -9,6 +9,10 @@ one place and forgotten in another fails a test.
 
 from enum import IntEnum, StrEnum
 
+# docs/protocol.md's version: 1 with the 1.1 and 1.2 additions. realtime.js's
+# PROTOCOL_VERSION and its package.json's major.minor say the same (test_protocol.py).
+PROTOCOL_VERSION = "1.2"
+
 
 class ServerFrame(StrEnum):
     """The ``type`` of frames the server sends (besides custom events, named by their sender)."""

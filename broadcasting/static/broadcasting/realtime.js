@@ -23,6 +23,9 @@
  *   });
  */
 
+/** The protocol version this client speaks (docs/protocol.md); package.json's major.minor. */
+export const PROTOCOL_VERSION = "1.2";
+
 const PERMANENT_CLOSE_CODES = new Set([4400, 4401, 4403, 4404]);
 // The server is restarting (a deploy): every client of it hears this at once.
 const RESTART_CLOSE_CODE = 1012;

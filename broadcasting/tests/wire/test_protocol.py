@@ -89,3 +89,22 @@ def test_realtime_js_shows_each_subscription_refusal_with_the_close_its_code_has
         assert protocol.CLOSES_WITH[protocol.ErrorCode(code)] == close, code
     refusals = {"unknown_channel", "auth_required", "auth_failed", "invalid_filter"}
     assert refusals <= set(shown)  # the refusals of a subscribe frame that end it for good
+
+
+def test_the_docs_realtime_js_and_its_package_say_the_same_protocol_version():
+    import json
+
+    package_dir = PROJECT_DIR / "broadcasting" / "static" / "broadcasting"
+    package = json.loads((package_dir / "package.json").read_text())
+    lock = json.loads((PROJECT_DIR / "typescript" / "package-lock.json").read_text())
+    assert PROTOCOL_DOC.startswith(f"# Realtime protocol, version {protocol.PROTOCOL_VERSION}\n")
+    assert f'export const PROTOCOL_VERSION = "{protocol.PROTOCOL_VERSION}";' in REALTIME_JS
+    assert package["version"].startswith(f"{protocol.PROTOCOL_VERSION}.")
+    assert lock["packages"]["../broadcasting/static/broadcasting"]["version"] == package["version"]
+
+
+def test_realtime_js_declares_every_export_it_has():
+    declarations = (PROJECT_DIR / "broadcasting" / "static" / "broadcasting" / "realtime.d.ts").read_text()
+    exported = set(re.findall(r"^export (?:async )?(?:function|class|const) (\w+)", REALTIME_JS, re.M))
+    declared = set(re.findall(r"^export (?:declare )?(?:function|class|const) (\w+)", declarations, re.M))
+    assert exported == declared
