@@ -344,7 +344,11 @@ def test_a_snapshot_follows_every_page_of_the_list_in_its_order(live_stack, new_
         const { fetchSnapshot } = await import("/static/broadcasting/realtime.js");
         const snapshot = await fetchSnapshot("/api/posts/", { pageSize: 2 });
         let stopped = null;
-        try { await fetchSnapshot("/api/posts/", { pageSize: 2, maxPages: 2 }); } catch (error) { stopped = error.code; }
+        try {
+          await fetchSnapshot("/api/posts/", { pageSize: 2, maxPages: 2 });
+        } catch (error) {
+          stopped = error.code;
+        }
         return { titles: snapshot.items.map((post) => post.title), seq: snapshot.seq, pages: snapshot.pages, stopped };
     }"""
     )
@@ -383,8 +387,9 @@ def test_apply_event_keeps_the_lists_order(js):
         const { applyEvent } = await import("/static/broadcasting/realtime.js");
         const post = (id, created_at) => ({ id, created_at });
         let newestFirst = [post(2, "2026-01-02"), post(1, "2026-01-01")];
-        newestFirst = applyEvent(newestFirst, { type: "created", data: post(3, "2026-01-03") }, { order: "-created_at,-id" });
-        newestFirst = applyEvent(newestFirst, { type: "updated", data: post(1, "2026-01-04") }, { order: "-created_at,-id" });
+        const order = "-created_at,-id";
+        newestFirst = applyEvent(newestFirst, { type: "created", data: post(3, "2026-01-03") }, { order });
+        newestFirst = applyEvent(newestFirst, { type: "updated", data: post(1, "2026-01-04") }, { order });
         let byId = [{ id: 1 }, { id: 5 }];
         byId = applyEvent(byId, { type: "created", data: { id: 3 } }, { order: "id" });
         const unordered = applyEvent([{ id: 1 }], { type: "created", data: { id: 2 } });

@@ -12,8 +12,8 @@ from broadcasting import live_router
 from broadcasting.views import stats_view
 from users.views import TokenLoginView
 
-from .health import ReadinessView, healthz
 from .examples import posts_example, posts_inline_example
+from .health import ReadinessView, healthz
 from .sign_in import sign_in
 from .views import metrics_view, test_page
 
