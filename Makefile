@@ -83,6 +83,11 @@ test: lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 	$(BIN)/python -m pytest -n $(BROWSER_TEST_WORKERS) browser_tests $(PYTEST_ARGS)
 
+# A quick check while working: lint, then the tests that start no server process (no
+# live_server marker) and no browser.
+test-quick: lint
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not live_server" $(PYTEST_ARGS)
+
 # The tests whose outcome depends on the database engine (marker `database`), for a
 # second pass on another DATABASE_URL: CI runs them on PostgreSQL after `make test`.
 test-database: venv-dev

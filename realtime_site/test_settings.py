@@ -15,3 +15,7 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F40
 # Each test's requests leave no connection open in the request threads
 # (http_handler.py): a PostgreSQL test database cannot be dropped while one is.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# On SQLite the test database is a file (one per test process), not Django's default
+# in-memory one, which Django never closes: the tests of closing connections run here too.
+if SQLITE:  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test_db.sqlite3")}  # noqa: F405

@@ -232,10 +232,9 @@ def in_memory_sqlite() -> bool:
 @pytest.fixture
 def closable_database(transactional_db) -> None:
     """
-    Skips the test on an in-memory SQLite database, which Django never closes:
-    `make test-database` runs it on PostgreSQL (and it runs on a file SQLite database).
-    Decided once the test database is set up: before, the settings still name the
-    project's own database, and a process's first test would not be skipped.
+    Skips the test on an in-memory SQLite database, which Django never closes. The
+    suite's is a file (test_settings.py), so it runs on SQLite and on PostgreSQL; this
+    guards a run with other settings. Decided once the test database is set up.
     """
     if in_memory_sqlite():
         pytest.skip("Django never closes an in-memory SQLite database; make test-database runs this")
