@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run serve bench bench-storm test test-quick test-database screenshots lint typecheck-js format venv venv-dev migrate clean
+.PHONY: run serve bench bench-storm test test-quick test-database screenshots lint types typecheck-js format venv venv-dev migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,13 +59,21 @@ lint: venv-dev typecheck-js
 	$(BIN)/mypy .
 	$(BIN)/lint-imports --no-cache --no-logo
 
-# realtime.js's TypeScript declarations, checked by tsc (pinned in typescript/package-lock.json)
-# against code that uses the client as a bundler would import it.
+# The TypeScript side (npm packages pinned in typescript/package-lock.json): the AsyncAPI
+# document validated by AsyncAPI's own parser, the channels' types generated from it, and
+# tsc checking code that uses them and realtime.js's declarations as a bundler would.
 typescript/node_modules/.installed: typescript/package.json typescript/package-lock.json
 	cd typescript && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-typecheck-js: typescript/node_modules/.installed
+# make types: typescript/generated/realtime-site.d.ts (TYPES_OUT= to write it elsewhere).
+TYPES_OUT ?= typescript/generated/realtime-site.d.ts
+types: venv-dev typescript/node_modules/.installed
+	DJANGO_SETTINGS_MODULE=realtime_site.test_settings $(BIN)/python manage.py asyncapi --output typescript/generated/asyncapi.json
+	node typescript/validate_asyncapi.mjs typescript/generated/asyncapi.json
+	node typescript/generate_types.mjs typescript/generated/asyncapi.json $(TYPES_OUT)
+
+typecheck-js: types
 	cd typescript && npx --no-install tsc -p .
 
 format: venv-dev

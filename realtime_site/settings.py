@@ -258,12 +258,24 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "realtime_site API",
-    "DESCRIPTION": "CRUD on users and posts; every committed change is pushed over /ws/<channel>.",
+    "DESCRIPTION": (
+        "CRUD on users and posts; every committed change is pushed over /ws/<channel>. "
+        "The sockets' own document: [AsyncAPI 3](/api/schema/asyncapi/) "
+        "([YAML](/api/schema/asyncapi/?format=yaml)), whose events carry this document's response components."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # JSON Schema throughout (3.1), and response components apart from request ones, so
+    # the AsyncAPI document's events take the very components REST responses use.
+    "OAS_VERSION": "3.1.0",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "broadcasting.contract.openapi.mark_audience_fields",
+    ],
 }
 
 CORS_ALLOWED_ORIGINS = env.list("DJANGO_CORS_ALLOWED_ORIGINS", default=[])

@@ -19,7 +19,9 @@ from rest_framework import serializers
 from .credentials import change_password
 from .models import User
 
-PUBLIC_USER_FIELDS = ("id", "name", "is_active", "created_at")
+# Shown to staff and the user themselves only; the API documents (broadcasting/contract/)
+# mark them optional, since other readers never get them.
+PRIVATE_USER_FIELDS = frozenset({"email", "is_staff"})
 
 
 def _viewer(serializer: serializers.Serializer):
@@ -28,6 +30,7 @@ def _viewer(serializer: serializers.Serializer):
 
 
 class UserSerializer(serializers.ModelSerializer):
+    private_fields = PRIVATE_USER_FIELDS
     # Set by update() when the writer changed their own password over a token: its successor.
     new_token_key: str | None = None
 
@@ -57,7 +60,7 @@ class UserSerializer(serializers.ModelSerializer):
         viewer = _viewer(self)
         if viewer is not None and (viewer.is_staff or viewer.pk == instance.pk):
             return data
-        return {name: data[name] for name in PUBLIC_USER_FIELDS}
+        return {name: value for name, value in data.items() if name not in self.private_fields}
 
     def validate(self, attrs: dict) -> dict:
         viewer = _viewer(self)
