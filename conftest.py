@@ -111,6 +111,31 @@ def _delete_redis_keys(url: str, prefix: str) -> None:
         client.delete(*keys)
 
 
+@pytest.fixture(autouse=True)
+def rest_responses_match_the_openapi_document(monkeypatch) -> None:
+    """Every REST response a test reads over httpx (the live tests') is checked against /api/schema/."""
+    import httpx
+
+    from testing.contract import check_rest_response
+
+    sync_send, async_send = httpx.Client.send, httpx.AsyncClient.send
+
+    def send(client, request, *args, **kwargs):
+        response = sync_send(client, request, *args, **kwargs)
+        if not kwargs.get("stream"):
+            check_rest_response(response)
+        return response
+
+    async def asend(client, request, *args, **kwargs):
+        response = await async_send(client, request, *args, **kwargs)
+        if not kwargs.get("stream"):
+            check_rest_response(response)
+        return response
+
+    monkeypatch.setattr(httpx.Client, "send", send)
+    monkeypatch.setattr(httpx.AsyncClient, "send", asend)
+
+
 # --- In-process fixtures (pytest-django) ----------------------------------------------
 
 

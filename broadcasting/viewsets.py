@@ -48,6 +48,16 @@ class LivePagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
 
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        """DRF's, in JSON Schema (OpenAPI 3.1): ``next`` and ``previous`` are null on the last and first page."""
+        described = super().get_paginated_response_schema(schema)
+        for link in ("next", "previous"):
+            field = described["properties"][link]
+            field.pop("nullable", None)
+            field["type"] = ["string", "null"]
+        described["required"] = ["count", "next", "previous", "results"]
+        return described
+
 
 class LiveModelPermission(permissions.BasePermission):
     """Anyone reads what the visibility lets them; signed-in users write; owners and staff change an object."""

@@ -12,7 +12,7 @@ from posts.models import Post
 from realtime_site.asgi import application
 from users.models import User
 
-from .protocol import assert_frame_shape
+from .contract import assert_frame_shape
 
 # A page of the site itself: its origin is the handshake's Host.
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import httpx
 import websockets
 
-from .protocol import assert_frame_shape
+from .contract import assert_frame_shape
 
 MODEL_EVENTS = {"created", "updated", "deleted"}
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import websockets
 from websockets.typing import Origin
 
-from .protocol import assert_frame_shape
+from .contract import assert_frame_shape
 
 RECV_TIMEOUT_SECS = 5.0
 

@@ -13,7 +13,7 @@ from django.db import connections
 
 from broadcasting.layer.groups import group_name
 from broadcasting.live import audience
-from testing.protocol import assert_frame_shape
+from testing.contract import assert_frame_shape
 
 
 @pytest.fixture(autouse=True)

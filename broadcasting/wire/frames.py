@@ -4,7 +4,7 @@ Every frame of the protocol, built here from the protocol's names (wire/protocol
 A frame that many sockets get (a model or custom event, a join or leave) is encoded
 to text once, per audience (wire/renderings.py), and each socket is handed that text;
 the rest are built for one socket. docs/protocol.md describes each; the suite checks
-every frame a test receives against testing/protocol.py's shapes.
+every frame a test receives against the AsyncAPI document (testing/contract.py).
 """
 
 import functools

@@ -3,7 +3,7 @@ The wire protocol's names, once: frame types, error codes and close codes.
 
 docs/protocol.md describes them for people; this module is what the code uses.
 broadcasting/tests/test_protocol.py checks that the docs' tables, the test suite's
-frame shapes (testing/protocol.py) and realtime.js agree with it, so a code added in
+frame checks (testing/contract.py, through the AsyncAPI document) and realtime.js agree with it, so a code added in
 one place and forgotten in another fails a test.
 """
 

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from testing import services
-from testing.live_server import PROJECT_DIR, drop_postgres_database, free_port
+from testing.live_server import PROJECT_DIR, drop_postgres_database, free_port, listeners_on
 from testing.sockets import Socket
 
 pytestmark = pytest.mark.live_server
@@ -182,7 +182,8 @@ def test_the_deploy_guide_from_an_empty_database(tmp_path, postgres_admin_url, r
             while True:
                 assert process.poll() is None, log_path.read_text()
                 try:
-                    if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+                    if ready and listeners_on(port) >= 2:  # both workers up, each past its startup line
                         break
                 except httpx.HTTPError:
                     pass

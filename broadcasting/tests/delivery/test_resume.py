@@ -16,7 +16,7 @@ from broadcasting.models import ChannelEvent
 from broadcasting.publish import commit_queue
 from realtime_site.asgi import application
 from testing.asgi_sockets import write_posts
-from testing.protocol import assert_frame_shape
+from testing.contract import assert_frame_shape
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.database]
 

@@ -1,11 +1,13 @@
 """
 wire/protocol.py names every frame type, error code and close code once; the docs' tables,
-the suite's frame checks (testing/protocol.py), the consumer and realtime.js agree.
+the AsyncAPI document the suite checks every frame against (testing/contract.py), the
+consumer and realtime.js agree.
 (realtime.js speaks /ws/<channel>; the /ws/ frames are checked against the docs.)
 """
 
 import re
 
+from broadcasting.contract.asyncapi import asyncapi_document
 from broadcasting.sockets.consumer import CHANNEL_URL_FRAMES, MULTIPLEX_FRAMES, LiveSocketConsumer
 from broadcasting.wire import protocol
 from broadcasting.wire.protocol import (
@@ -17,7 +19,6 @@ from broadcasting.wire.protocol import (
     MultiplexServerFrame,
     ServerFrame,
 )
-from testing import protocol as frame_checks
 from testing.live_server import PROJECT_DIR
 
 PROTOCOL_DOC = (PROJECT_DIR / "docs" / "protocol.md").read_text()
@@ -51,9 +52,17 @@ def test_the_docs_show_every_server_frame_and_client_frame():
     assert asked == set(ClientFrame)
 
 
-def test_the_suites_frame_checks_cover_every_frame_and_error_code():
-    assert set(frame_checks.FRAME_KEYS) == set(ServerFrame)
-    assert frame_checks.ERROR_CODES == set(protocol.ErrorCode)
+def test_the_asyncapi_document_has_every_frame_and_error_code():
+    messages = asyncapi_document()["components"]["messages"]
+    for frame_type in ServerFrame:
+        assert f"posts_{frame_type}" in messages or f"socket_{frame_type}" in messages, frame_type
+        assert f"multiplex_{frame_type}" in messages or f"posts_{frame_type}" in messages, frame_type
+    for frame_type in MultiplexServerFrame:
+        assert f"multiplex_{frame_type}" in messages
+    for frame_type in [*ClientFrame, *MultiplexClientFrame]:
+        assert f"multiplex_client_{frame_type}" in messages
+    error_codes = messages["socket_error"]["payload"]["properties"]["code"]["enum"]
+    assert error_codes == [code.value for code in protocol.ErrorCode]
 
 
 def test_the_consumer_answers_every_client_frame():

@@ -8,7 +8,7 @@ from broadcasting.live import audience
 from broadcasting.live.registry import live_models
 from broadcasting.wire import frames, renderings
 from posts.models import Post
-from testing.protocol import assert_frame_shape
+from testing.contract import assert_frame_shape
 from users.models import User
 
 pytestmark = pytest.mark.django_db
