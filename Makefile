@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 
-.PHONY: run serve bench bench-storm test test-quick test-database screenshots lint types typecheck-js format venv venv-dev migrate clean
+.PHONY: run serve bench bench-storm test test-quick test-database fuzz screenshots lint types typecheck-js format venv venv-dev migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,11 @@ test: lint
 # live_server marker) and no browser.
 test-quick: lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not live_server" $(PYTEST_ARGS)
+
+# The fuzz of realtime_site/tests/test_fuzz.py at length: thousands of REST cases from the
+# OpenAPI document (schemathesis) and client frames from the AsyncAPI document (hypothesis).
+fuzz: venv-dev
+	FUZZ_REST_EXAMPLES=100 FUZZ_FRAME_EXAMPLES=1500 $(BIN)/python -m pytest -s realtime_site/tests/test_fuzz.py $(PYTEST_ARGS)
 
 # The tests whose outcome depends on the database engine (marker `database`), for a
 # second pass on another DATABASE_URL: CI runs them on PostgreSQL after `make test`.
