@@ -6,10 +6,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.decorators.http import require_GET
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from broadcasting import live_router
-from broadcasting.contract.views import asyncapi_view
+from broadcasting.contract.views import asyncapi_view, openapi_view
 from broadcasting.views import stats_view
 from users.views import TokenLoginView
 
@@ -26,7 +26,7 @@ urlpatterns = [
     path("api/", include(live_router.urls)),  # every live model registered with a viewset
     path("api/auth/", include("rest_framework.urls")),
     path("api/auth/token/", TokenLoginView.as_view(), name="api-token"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", require_GET(openapi_view), name="schema"),
     path("api/schema/asyncapi/", require_GET(asyncapi_view), name="schema-asyncapi"),
     path("api/docs/", docs_csp(SpectacularSwaggerView.as_view(url_name="schema")), name="api-docs"),
     path("api/redoc/", docs_csp(SpectacularRedocView.as_view(url_name="schema")), name="api-redoc"),

@@ -83,3 +83,21 @@ def test_it_is_served_as_json_and_yaml_next_to_the_openapi_schema(client):
     assert as_yaml["Content-Type"].startswith("application/yaml")
     assert yaml.safe_load(as_yaml.content) == as_json.json()
     assert "/api/schema/asyncapi/" in client.get("/api/schema/", {"format": "json"}).json()["info"]["description"]
+
+
+@pytest.mark.django_db
+def test_the_openapi_document_is_served_from_the_process_cache_in_both_forms(client, monkeypatch):
+    from broadcasting.contract import openapi
+
+    as_yaml = client.get("/api/schema/")
+    assert as_yaml.status_code == 200 and as_yaml["Content-Type"].startswith("application/vnd.oai.openapi")
+    as_json = client.get("/api/schema/", {"format": "json"})
+    assert yaml.safe_load(as_yaml.content) == as_json.json() == openapi_document()
+    assert client.get("/api/schema/", {"format": "xml"}).status_code == 400
+
+    class NoGenerator:
+        def __init__(self, *args, **kwargs):
+            raise AssertionError("the OpenAPI document was generated again")
+
+    monkeypatch.setattr(openapi, "SchemaGenerator", NoGenerator)
+    assert client.get("/api/schema/", {"format": "json"}).status_code == 200
