@@ -39,3 +39,9 @@ relay_drops = Counter(
 slow_consumers = Counter(
     "realtime_slow_consumers_total", "Sockets closed with 4408 for not reading fast enough.", ["channel"]
 )
+redis_failovers = Counter(
+    "realtime_redis_failovers_total", "Times this process found Sentinel's master at a new address (a failover)."
+)
+redis_reconnects = Counter(
+    "realtime_redis_reconnects_total", "Times a use of Redis worked again after it had failed.", ["service"]
+)

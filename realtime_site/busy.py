@@ -1,19 +1,24 @@
 """
-A write that could not get a lock in time is answered 503 with Retry-After, not 500.
+A write that could not get a lock in time, or that found the database gone (restarting,
+failing over), is answered 503 with Retry-After, not 500.
 
 A row held by a long transaction (a channel's seq row during a large cascade delete, an
 object being edited) makes other writers wait; DATABASE_LOCK_TIMEOUT_SECS bounds the
 wait on PostgreSQL, and broadcasting/log/sequence.py keeps most of a process's request
 threads from waiting on one channel. The write rolled back and sent nothing; the client
 may retry. A request the middleware sees only through DRF's re-raise gets the same.
+A database that does not answer at all is an outage, not a bug: one log line each, and
+the next request opens a new connection (CONN_HEALTH_CHECKS drops the broken one).
 """
 
 import logging
 import math
 
 from django.conf import settings
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
+
+from broadcasting.runtime.error_text import first_line
 
 logger = logging.getLogger(__name__)
 
@@ -31,17 +36,44 @@ def is_lock_timeout(error: BaseException) -> bool:
     return "database is locked" in str(error)
 
 
+# SQLSTATE classes and codes of a database that is not there: connection exceptions (08),
+# admin_shutdown, crash_shutdown, cannot_connect_now (57P01-3).
+UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+UNAVAILABLE_RETRY_AFTER_SECS = 2
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` is the database not answering: down, restarting, or the connection cut."""
+    if isinstance(error, InterfaceError):
+        return True  # a connection already closed under us
+    if not isinstance(error, OperationalError) or is_lock_timeout(error):
+        return False
+    sqlstate = getattr(error.__cause__, "sqlstate", None)
+    if sqlstate is None:
+        # psycopg reports a refused or lost connection without a SQLSTATE; SQLite's errors have none either.
+        return type(error.__cause__).__module__.startswith("psycopg")
+    return sqlstate.startswith(UNAVAILABLE_SQLSTATES)
+
+
+def unavailable_response() -> JsonResponse:
+    response = JsonResponse({"detail": "The database is unavailable for a moment; retry shortly."}, status=503)
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECS)
+    response._has_been_logged = True  # type: ignore[attr-defined]  # our one line, not django.request's too
+    return response
+
+
 def busy_response() -> JsonResponse:
     retry_after = max(1, math.ceil(settings.DATABASE_LOCK_TIMEOUT_SECS))
     response = JsonResponse(
         {"detail": "The database is busy with another write to the same data; retry shortly."}, status=503
     )
     response["Retry-After"] = str(retry_after)
+    response._has_been_logged = True  # type: ignore[attr-defined]  # our one line, not django.request's too
     return response
 
 
 class DatabaseBusyMiddleware:
-    """Turns a lock timeout raised by a view into 503 with Retry-After (one log line, no traceback)."""
+    """Turns a lock timeout, or the database gone, raised by a view into 503 with Retry-After (one log line)."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -50,7 +82,12 @@ class DatabaseBusyMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception):
-        if not is_lock_timeout(exception):
-            return None
-        logger.warning("Lock timeout on %s %s: answered 503.", request.method, request.path)
-        return busy_response()
+        if is_lock_timeout(exception):
+            logger.warning("Lock timeout on %s %s: answered 503.", request.method, request.path)
+            return busy_response()
+        if is_database_unavailable(exception):
+            logger.warning(
+                "Database unavailable on %s %s (%s): answered 503.", request.method, request.path, first_line(exception)
+            )
+            return unavailable_response()
+        return None

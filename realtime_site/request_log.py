@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
 from broadcasting.runtime.client_text import printable_path
@@ -32,8 +33,11 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         response = self.get_response(request)
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
-        user = getattr(request, "user", None)
-        user_id = user.pk if user is not None and user.is_authenticated else None
+        try:
+            user = getattr(request, "user", None)
+            user_id = user.pk if user is not None and user.is_authenticated else None
+        except DatabaseError:  # a session user that could not be loaded: the database is down
+            user_id = None
         level = logging.DEBUG if request.path in QUIET_PATHS else logging.INFO
         path = printable_path(request.path)
         fields = {

@@ -68,11 +68,11 @@ def refusal(args: argparse.Namespace, environ: dict[str, str]) -> str | None:
     """Why this configuration must not start, or None."""
     if args.workers < 1:
         return "WORKERS must be at least 1."
-    if args.workers > 1 and not environ.get("REDIS_URL"):
+    if args.workers > 1 and not (environ.get("REDIS_URL") or environ.get("REDIS_SENTINELS")):
         return (
             f"WORKERS={args.workers} needs REDIS_URL: on the in-memory channel layer a worker reaches only "
             "its own sockets, so events written through one worker would never reach the others. "
-            "Set REDIS_URL=redis://host:6379/0, or run one worker."
+            "Set REDIS_URL=redis://host:6379/0 (or REDIS_SENTINELS), or run one worker."
         )
     if not environ.get("DJANGO_SECRET_KEY"):
         return (

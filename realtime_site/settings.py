@@ -17,9 +17,9 @@ from pathlib import Path
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
-from redis.connection import parse_url as parse_redis_url
 
 from broadcasting import conf as realtime_conf
+from broadcasting.runtime.redis_target import RedisTarget
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -159,7 +159,10 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Channels -------------------------------------------------------------------------
 
-REDIS_URL = env.str("REDIS_URL", default="")
+# One Redis URL, or a master behind Sentinel (REDIS_SENTINELS, REDIS_SENTINEL_MASTER):
+# every Redis client is built from this (broadcasting/runtime/redis_target.py).
+REDIS = RedisTarget.from_env(env)
+REDIS_URL = REDIS.address
 REDIS_KEY_PREFIX = env.str("REDIS_KEY_PREFIX", default="realtime")
 REDIS_CHANNEL_LAYER_BACKEND = "channels_redis.pubsub.RedisPubSubChannelLayer"
 
@@ -174,19 +177,18 @@ if REDIS_URL:
             "BACKEND": REDIS_CHANNEL_LAYER_BACKEND,
             "CONFIG": {
                 "hosts": [
-                    {
-                        "address": REDIS_URL,
+                    REDIS.layer_host(
                         # How long a command may wait on a Redis that stopped answering
                         # (redis-py >= 8 defaults to 5 s). Sends are bounded by
                         # REALTIME_PUBLISH_TIMEOUT_SECS anyway; subscriptions poll.
-                        "socket_timeout": env.float("REDIS_SOCKET_TIMEOUT_SECS", default=30.0),
-                        "socket_connect_timeout": 5,
-                    }
+                        socket_timeout=env.float("REDIS_SOCKET_TIMEOUT_SECS", default=30.0),
+                        socket_connect_timeout=5,
+                    )
                 ],
                 # Pub/sub channels are one namespace per Redis server, whatever the
                 # database number; with the number in the prefix, deployments sharing a
                 # server on other databases stay apart, as their keys do.
-                "prefix": f"{REDIS_KEY_PREFIX}:db{parse_redis_url(REDIS_URL).get('db', 0)}:layer",
+                "prefix": f"{REDIS_KEY_PREFIX}:db{REDIS.database_number}:layer",
             },
         }
     }
@@ -216,7 +218,7 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": f"{REDIS_KEY_PREFIX}:cache",
             # Counting must be quick or skipped (broadcasting/runtime/circuit.py), never slow.
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+            "OPTIONS": REDIS.cache_options(socket_connect_timeout=0.5, socket_timeout=0.5),
         }
     }
 else:
@@ -380,13 +382,17 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
     },
-    "filters": {"refusal_into_request_line": {"()": "realtime_site.request_log.RefusalIntoRequestLine"}},
+    "filters": {
+        "refusal_into_request_line": {"()": "realtime_site.request_log.RefusalIntoRequestLine"},
+        "outage_without_traceback": {"()": "realtime_site.log_filters.OutageWithoutTraceback"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
             # A bad Host header (and Django's other suspicious requests): one request line, no traceback.
-            "filters": ["refusal_into_request_line"],
+            # A failed readiness check or a lost Redis connection (an outage): one line each.
+            "filters": ["refusal_into_request_line", "outage_without_traceback"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},

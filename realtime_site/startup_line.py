@@ -4,8 +4,6 @@ what, so an operator sees the address, the worker count, the database and the ch
 layer without reading the settings (no password is ever printed).
 """
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.db import connections
 
@@ -32,5 +30,4 @@ def layer_description() -> str:
     backend = str(settings.CHANNEL_LAYERS["default"]["BACKEND"])
     if "redis" not in backend.lower():
         return "in memory (this process's sockets only)"
-    url = urlsplit(settings.REDIS_URL)
-    return f"Redis ({url.hostname}:{url.port or 6379}{url.path or '/0'})"
+    return settings.REDIS.describe()

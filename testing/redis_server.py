@@ -26,10 +26,11 @@ def redis_channel_layers(url: str, **host_options: object) -> dict:
 
 
 class OwnRedis:
-    def __init__(self, work_dir: Path, *, keep_data: bool) -> None:
+    def __init__(self, work_dir: Path, *, keep_data: bool, replica_of: int | None = None) -> None:
         self.port = free_port()
         self.work_dir = work_dir
         self.keep_data = keep_data
+        self.replica_of = replica_of  # a master's port: this one replicates it
         self.process: subprocess.Popen | None = None
         work_dir.mkdir(parents=True, exist_ok=True)
 
@@ -43,6 +44,8 @@ class OwnRedis:
 
     def start(self) -> "OwnRedis":
         persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.keep_data else ["--appendonly", "no"]
+        if self.replica_of is not None:
+            persistence += ["--replicaof", "127.0.0.1", str(self.replica_of)]
         self.process = subprocess.Popen(
             [
                 "redis-server",

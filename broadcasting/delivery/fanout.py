@@ -34,6 +34,7 @@ from broadcasting.conf import realtime_setting
 from broadcasting.layer.transport import ChannelSubscription
 from broadcasting.log.sequence import channel_position
 from broadcasting.runtime.db_thread import database_call
+from broadcasting.runtime.error_text import first_line
 from broadcasting.runtime.per_loop import raise_if_cancelled
 from broadcasting.runtime.request_priority import busy_requests
 from broadcasting.wire.events import LiveEvent, PresenceChange
@@ -115,7 +116,7 @@ class ChannelFanout:
         try:
             seq, epoch = await database_call(channel_position)(self.channel)
         except Exception as error:
-            logger.warning("Could not read the seq of channel %r: %s", self.channel, error)
+            logger.warning("Could not read the seq of channel %r: %s", self.channel, first_line(error))
             return False
         if self.position is None or self.position[1] != epoch:
             self.position = (seq, epoch)  # a new epoch (the history was reset) starts over

@@ -36,4 +36,9 @@ class Circuit:
 
     def succeeded(self) -> None:
         """Called when a call the circuit let through anyway (a probe) worked: call the service again."""
+        if self.open_until:
+            logger.warning("%s works again.", self.name, extra={"event": "reconnected", "service": self.name})
+            from broadcasting.metrics import redis_reconnects
+
+            redis_reconnects.labels(self.name).inc()
         self.open_until = 0.0

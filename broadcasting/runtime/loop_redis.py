@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 
 from broadcasting.runtime.per_loop import PerLoop
+from broadcasting.runtime.redis_target import async_pool
 
 # A slow Redis must cost a socket or a stats call seconds at most, not redis-py's default.
 TIMEOUT_SECS = 2
@@ -51,6 +52,6 @@ class LoopRedis:
         by_url = self._by_loop.get()
         entry = by_url.get(url)
         if entry is None:
-            pool = aioredis.BlockingConnectionPool.from_url(url, **self.options)
+            pool = async_pool(url, **self.options)
             entry = by_url[url] = (aioredis.Redis(connection_pool=pool), {})
         return entry

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from broadcasting.conf import realtime_setting
 from broadcasting.runtime.db_thread import database_call
+from broadcasting.runtime.error_text import first_line
 from broadcasting.runtime.per_loop import PerLoop
 from broadcasting.sockets.accounts import AccountsSnapshot, Credentials, read_accounts
 
@@ -57,7 +58,7 @@ class LoopWatch:
         try:
             accounts = await database_call(read_accounts)(credentials)
         except Exception as error:  # the database is away: keep the sockets, check again next time
-            logger.warning("Could not read the credentials behind %d socket(s): %s", len(sockets), error)
+            logger.warning("Could not read the credentials behind %d socket(s): %s", len(sockets), first_line(error))
             return
         for socket in sockets:
             if socket not in self.sockets:

@@ -104,3 +104,23 @@ def test_a_lock_timeout_is_answered_503_with_retry_after(settings):
     )
     assert response is not None and (response.status_code, response["Retry-After"]) == (503, "3")
     assert middleware.process_exception(RequestFactory().post("/"), OperationalError("no such table")) is None
+
+
+def test_a_database_that_is_gone_is_answered_503_with_retry_after_and_a_lock_timeout_is_not_confused_with_it():
+    import psycopg
+    from django.db import InterfaceError, OperationalError
+
+    from realtime_site.busy import DatabaseBusyMiddleware, is_database_unavailable
+
+    def wrapped(cause: Exception) -> OperationalError:
+        error = OperationalError(str(cause))
+        error.__cause__ = cause
+        return error
+
+    refused = wrapped(psycopg.OperationalError("connection failed: Connection refused"))
+    assert is_database_unavailable(refused) and is_database_unavailable(InterfaceError("connection already closed"))
+    assert not is_database_unavailable(OperationalError("no such table: posts_post"))
+    response = DatabaseBusyMiddleware(lambda request: None).process_exception(
+        RequestFactory().post("/api/posts/"), refused
+    )
+    assert response is not None and (response.status_code, response["Retry-After"]) == (503, "2")
