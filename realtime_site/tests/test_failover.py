@@ -20,6 +20,7 @@ import pytest
 from testing import services
 from testing.api import total_connections_are
 from testing.redis_sentinel import SentinelSetup
+from testing.sockets import Socket
 from testing.redis_server import OwnRedis
 from testing.storm import open_clients, outcome_of
 from testing.wait import wait_until
@@ -107,6 +108,18 @@ async def test_the_redis_master_killed_under_load_loses_no_write_and_no_event(li
             final_seq = int((await api.get("/api/posts/", params={"page_size": 1})).headers["X-Channel-Seq"])
             await wait_until(lambda: all(client.last_seq >= final_seq for client in clients), timeout=60)
             await wait_until(lambda: total_connections_are(api, SOCKETS), timeout=30)
+            # Presence is right again too: the anonymous sockets of both workers, and this one.
+            asker = await Socket.open(f"{server.ws_url}/ws/posts")
+            await asker.connected()
+
+            async def everyone_is_present() -> bool:
+                await asker.send({"type": "get_presence"})
+                while (frame := await asker.recv())["type"] != "presence":
+                    pass
+                return frame["data"]["anonymous"] == SOCKETS + 1
+
+            await wait_until(everyone_is_present, timeout=30, interval=0.5)
+            await asker.close()
         stop.set()
         for follower in followers:
             follower.cancel()
