@@ -59,116 +59,96 @@ def user_reference(schemas: dict) -> dict:
     return {"type": "object", "properties": {"id": frames.OBJECT_ID}, "required": ["id"]}
 
 
-def message(name: str, payload: dict, summary: str = "") -> dict:
-    body = {"name": name, "payload": payload}
-    if summary:
-        body["summary"] = summary
-    return body
+def ws_binding(query: dict) -> dict:
+    """The WebSocket binding of a channel: its handshake's query parameters."""
+    return {"ws": {"method": "GET", "query": {"type": "object", "properties": query, "additionalProperties": False}}}
+
+
+class DocumentParts:
+    """The messages, channels and operations of the document, as they are added."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, dict] = {}
+        self.channels: dict[str, dict] = {}
+        self.operations: dict[str, dict] = {}
+
+    def add_messages(self, prefix: str, schemas: dict[str, dict]) -> dict[str, dict]:
+        """Each schema as the message ``<prefix>_<kind>``; returns their references by name."""
+        references = {}
+        for kind, payload in schemas.items():
+            name = f"{prefix}_{kind}"
+            self.messages[name] = {"name": name, "payload": payload}
+            references[name] = {"$ref": f"#/components/messages/{name}"}
+        return references
+
+    def add_channel(self, key: str, body: dict, receives: dict[str, dict], sends: dict[str, dict]) -> None:
+        """A channel, and its two operations: what a client receives on it and what it may send."""
+        self.channels[key] = {**body, "messages": {**receives, **sends}}
+        for action, messages in (("receive", receives), ("send", sends)):
+            self.operations[f"{action}_{key}"] = {
+                "action": action,
+                "channel": {"$ref": f"#/channels/{key}"},
+                "messages": [{"$ref": f"#/channels/{key}/messages/{name}"} for name in messages],
+            }
 
 
 @cache
 def asyncapi_document() -> dict:
     """The whole document (cached per process: the registry is fixed once apps are loaded)."""
     openapi = openapi_document()
-    rest_schemas = openapi.get("components", {}).get("schemas", {})
-    schemas = dict(rest_schemas)  # the REST components, one definition for both documents
+    schemas = dict(openapi.get("components", {}).get("schemas", {}))  # one definition for both documents
     user_ref = user_reference(schemas)
-    messages: dict[str, dict] = {}
-    channels: dict[str, dict] = {}
-    operations: dict[str, dict] = {}
-
-    def add(message_name: str, payload: dict) -> dict:
-        messages[message_name] = message(message_name, payload)
-        return {"$ref": f"#/components/messages/{message_name}"}
-
-    replies = {f"socket_{kind}": add(f"socket_{kind}", schema) for kind, schema in frames.reply_schemas(False).items()}
-    client = {
-        f"client_{kind}": add(f"client_{kind}", schema) for kind, schema in frames.client_frame_schemas(False).items()
-    }
+    parts = DocumentParts()
+    replies = parts.add_messages("socket", frames.reply_schemas(False))
+    client = parts.add_messages("client", frames.client_frame_schemas(False))
     multiplexed_events: dict[str, dict] = {}
-    filters_by_channel: dict[str, dict] = {}
 
     for live_model in live_models:
         channel = live_model.channel
-        data = data_schema(live_model, schemas)
-        events = {
-            f"{channel}_{kind}": add(f"{channel}_{kind}", schema)
-            for kind, schema in {
-                **frames.model_event_schemas(channel, data),
+        events = parts.add_messages(
+            channel,
+            {
+                **frames.model_event_schemas(channel, data_schema(live_model, schemas)),
                 **frames.channel_frame_schemas(channel, user_ref),
-            }.items()
-        }
-        own = {f"{channel}_connection": add(f"{channel}_connection", frames.connection_schema(channel))}
+            },
+        )
         multiplexed_events.update(events)
-        query = filter_parameters(live_model, openapi)
-        filters_by_channel[channel] = query
-        binding = {
-            "ws": {
-                "method": "GET",
-                "query": {
-                    "type": "object",
-                    "properties": {**query, **RESUME_PARAMETERS},
-                    "additionalProperties": False,
-                },
-            }
+        receives = {
+            **parts.add_messages(channel, {"connection": frames.connection_schema(channel)}),
+            **events,
+            **replies,
         }
-        socket_messages_here = {**own, **events, **replies}
         description = f"Every committed change of {live_model.model_label}, as each reader may see it over REST."
         if live_model.requires_auth:
             description += " Signed-in sockets only (close 4401)."
-        channels[channel] = {
-            "address": f"/ws/{channel}",
-            "description": description,
-            "messages": {**socket_messages_here, **client},
-            "bindings": binding,
-        }
-        channels[f"{channel}_object"] = {
+        query = {**filter_parameters(live_model, openapi), **RESUME_PARAMETERS}
+        body = {"address": f"/ws/{channel}", "description": description, "bindings": ws_binding(query)}
+        parts.add_channel(channel, body, receives, client)
+        one_object = {
             "address": f"/ws/{channel}/{{pk}}",
             "description": f"One {live_model.model._meta.verbose_name}'s events.",
             "parameters": {"pk": {"description": "The object's id."}},
-            "messages": {**socket_messages_here, **client},
-            "bindings": {"ws": {"method": "GET", "query": {"type": "object", "properties": RESUME_PARAMETERS,
-                                                           "additionalProperties": False}}},
-        }  # fmt: skip
-        for address in (channel, f"{channel}_object"):
-            operations[f"receive_{address}"] = {
-                "action": "receive",
-                "channel": {"$ref": f"#/channels/{address}"},
-                "messages": [{"$ref": f"#/channels/{address}/messages/{key}"} for key in socket_messages_here],
-            }
-            operations[f"send_{address}"] = {
-                "action": "send",
-                "channel": {"$ref": f"#/channels/{address}"},
-                "messages": [{"$ref": f"#/channels/{address}/messages/{key}"} for key in client],
-            }
+            "bindings": ws_binding(RESUME_PARAMETERS),
+        }
+        parts.add_channel(f"{channel}_object", one_object, receives, client)
 
+    multiplex_receives = parts.add_messages(
+        "multiplex",
+        {
+            "connection": frames.connection_schema(None),
+            **frames.reply_schemas(True),
+            **frames.multiplex_frame_schemas(),
+            **frames.channel_frame_schemas(None, user_ref),
+        },
+    )
     filter_schema = {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}}
-    multiplex_socket = {f"multiplex_{kind}": add(f"multiplex_{kind}", schema) for kind, schema in {
-        "connection": frames.connection_schema(None), **frames.reply_schemas(True), **frames.multiplex_frame_schemas(),
-        **frames.channel_frame_schemas(None, user_ref),
-    }.items()}  # fmt: skip
-    multiplex_client = {
-        f"multiplex_client_{kind}": add(f"multiplex_client_{kind}", schema)
-        for kind, schema in frames.client_frame_schemas(True, filter_schema).items()
-    }
-    server_side = {**multiplex_socket, **multiplexed_events}
-    channels["multiplex"] = {
+    multiplex_sends = parts.add_messages("multiplex_client", frames.client_frame_schemas(True, filter_schema))
+    multiplex = {
         "address": "/ws/",
         "description": "Any number of channels on one socket: subscribe and unsubscribe; each frame names its channel.",
-        "messages": {**server_side, **multiplex_client},
-        "bindings": {"ws": {"method": "GET", "query": {"type": "object", "properties": {
-            "client_id": RESUME_PARAMETERS["client_id"]}, "additionalProperties": False}}},
-    }  # fmt: skip
-    operations["receive_multiplex"] = {
-        "action": "receive",
-        "channel": {"$ref": "#/channels/multiplex"},
-        "messages": [{"$ref": f"#/channels/multiplex/messages/{key}"} for key in server_side],
+        "bindings": ws_binding({"client_id": RESUME_PARAMETERS["client_id"]}),
     }
-    operations["send_multiplex"] = {
-        "action": "send",
-        "channel": {"$ref": "#/channels/multiplex"},
-        "messages": [{"$ref": f"#/channels/multiplex/messages/{key}"} for key in multiplex_client],
-    }
+    parts.add_channel("multiplex", multiplex, {**multiplex_receives, **multiplexed_events}, multiplex_sends)
     document = {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
@@ -192,11 +172,11 @@ def asyncapi_document() -> dict:
                 "variables": {"host": {"default": "127.0.0.1:8000"}},
             }
         },
-        "channels": channels,
-        "operations": operations,
+        "channels": parts.channels,
+        "operations": parts.operations,
         "components": {
             "schemas": schemas,
-            "messages": messages,
+            "messages": parts.messages,
             "x-close-codes": {str(code.value): code.name.lower() for code in CloseCode},
             "x-error-codes": [code.value for code in ErrorCode],
         },
