@@ -20,8 +20,8 @@ import pytest
 from testing import services
 from testing.api import total_connections_are
 from testing.redis_sentinel import SentinelSetup
-from testing.sockets import Socket
 from testing.redis_server import OwnRedis
+from testing.sockets import Socket
 from testing.storm import open_clients, outcome_of
 from testing.wait import wait_until
 
