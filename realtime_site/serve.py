@@ -150,17 +150,17 @@ def run_worker(host: str, port: int, number: int = 0, workers: int = 1) -> None:
     from realtime_site.startup_line import startup_line
 
     warm_up_sender()
-    supervisor_log(startup_line(host, port, number, workers), worker=number, pid=os.getpid())
+    supervisor_log(startup_line(host, port, number, workers), level="INFO", worker=number, pid=os.getpid())
     gc.collect()
     gc.freeze()
     threading.Thread(target=freeze_heap_forever, name="gc-freezer", daemon=True).start()
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
 
 
-def supervisor_log(message: str, **fields: object) -> None:
+def supervisor_log(message: str, level: str = "WARNING", **fields: object) -> None:
     """One line on stderr, whatever the log level (the supervisor runs no Django): JSON under LOG_FORMAT=json."""
     if os.environ.get("LOG_FORMAT") == "json":
-        line = json.dumps({"message": message, "name": "realtime_site.serve", "levelname": "WARNING", **fields})
+        line = json.dumps({"message": message, "name": "realtime_site.serve", "levelname": level, **fields})
     else:
         line = f"serve: {message}"
     print(line, file=sys.stderr, flush=True)
