@@ -277,6 +277,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "broadcasting.contract.openapi.mark_audience_fields",
+        "broadcasting.contract.openapi.document_error_responses",
     ],
 }
 

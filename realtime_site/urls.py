@@ -42,3 +42,6 @@ urlpatterns = [
 ]
 if settings.METRICS_ENABLED and (settings.METRICS_TOKEN or settings.DEBUG):
     urlpatterns.append(path("metrics", metrics_view, name="prometheus-django-metrics"))
+
+# A path under /api/ that no route matches answers JSON, as every other API error does.
+handler404 = "realtime_site.views.not_found"

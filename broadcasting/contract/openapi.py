@@ -40,6 +40,38 @@ def mark_audience_fields(result: dict, generator, request, public) -> dict:
     return result
 
 
+# The error answers any operation of the REST API may give (DRF's and the project's own),
+# each a JSON object: {"detail": "..."}, or a validation error's {"field": ["message"]}.
+ERROR_RESPONSES = {
+    "400": "The request is malformed or fails validation: field names map to their messages.",
+    "401": "No credentials, or credentials that are not valid (a token revoked, a session ended).",
+    "403": "Signed in, but not allowed this (or a CSRF check failed).",
+    "404": "No such object, or one this reader may not see.",
+    "405": "This method is not allowed here.",
+    "406": "No representation matches the Accept header.",
+    "415": "The body's Content-Type is not JSON, a form or multipart.",
+    "429": "Throttled, or locked out after failed sign-ins; Retry-After says when to try again.",
+    "503": "The database is busy or unavailable for a moment; Retry-After says when to retry.",
+}
+ERROR_SCHEMA = {"type": "object", "description": 'An error: {"detail": "…"}, or field names to messages.'}
+
+
+def document_error_responses(result: dict, generator, request, public) -> dict:
+    """POSTPROCESSING_HOOKS entry: every /api/ operation lists the error answers it may give."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    reference = {"$ref": "#/components/schemas/Error"}
+    for path, operations in result.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, description in ERROR_RESPONSES.items():
+                responses.setdefault(
+                    status, {"description": description, "content": {"application/json": {"schema": reference}}}
+                )
+    return result
+
+
 @cache
 def openapi_document() -> dict:
     """The REST API's OpenAPI document, as /api/schema/ serves it (built once per process)."""

@@ -34,8 +34,11 @@ FUZZ_ENV = {
     "REALTIME_CLIENT_FRAMES_PER_SEC": "100000",
     "REALTIME_CLIENT_FRAME_BURST": "100000",
 }
-# No 500, and every response its documented schema, content type and headers.
-REST_CHECKS = "not_a_server_error,response_schema_conformance,content_type_conformance,response_headers_conformance"
+# No 500, and every response a documented status, with its documented schema, content type and headers.
+REST_CHECKS = (
+    "not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,"
+    "response_headers_conformance"
+)
 
 
 def schemathesis_cli() -> str:
