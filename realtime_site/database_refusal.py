@@ -10,20 +10,25 @@ import re
 
 from django.db import OperationalError, connections
 
+from broadcasting.runtime.error_text import first_line
+
 CONNECT_TIMEOUT_SECS = 5
 
 
 def database_refusal(alias: str = "default") -> str | None:
     """None when a connection opens; else what is wrong with DATABASE_URL."""
-    connection = connections[alias]
-    if connection.vendor == "postgresql":
-        connection.settings_dict.setdefault("OPTIONS", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_SECS)
+    configured = connections[alias]
+    settings_dict = dict(configured.settings_dict)
+    if configured.vendor == "postgresql":
+        # A bounded wait for this probe alone: the server's own connections keep the configured options.
+        settings_dict["OPTIONS"] = {"connect_timeout": CONNECT_TIMEOUT_SECS, **settings_dict.get("OPTIONS", {})}
+    probe = type(configured)(settings_dict, alias)
     try:
-        connection.ensure_connection()
+        probe.ensure_connection()
     except OperationalError as error:
-        return describe(error, connection.settings_dict, connection.vendor)
+        return describe(error, settings_dict, configured.vendor)
     finally:
-        connection.close()
+        probe.close()
     return None
 
 
@@ -48,5 +53,4 @@ def describe(error: Exception, settings: dict, vendor: str) -> str:
         return f'DATABASE_URL names the user "{user}", which does not exist on {where}; create it or fix the URL.'
     if any(text in message for text in ("Connection refused", "could not translate host", "timeout expired")):
         return f"DATABASE_URL: no PostgreSQL answers at {where}; start it, or fix the host and port in DATABASE_URL."
-    first_line = message.splitlines()[0] if message else type(error).__name__
-    return f"DATABASE_URL: the database at {where} refused the connection: {first_line}"
+    return f"DATABASE_URL: the database at {where} refused the connection: {first_line(error)}"

@@ -251,13 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     if reason:
         print(f"serve: {reason}", file=sys.stderr)
         return 2
-    if args.migrate:
-        from django.core.management import call_command
+    from django.core.management import call_command
 
+    if args.migrate:
         call_command("migrate", interactive=False)
     if args.collectstatic:
-        from django.core.management import call_command
-
         call_command("collectstatic", interactive=False, verbosity=0)
     # Each worker holds its share of the per-address and per-user socket limits, so the
     # limits hold for the whole server (broadcasting/sockets/limits.py).

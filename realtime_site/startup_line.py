@@ -27,7 +27,6 @@ def database_description(alias: str = "default") -> str:
 
 
 def layer_description() -> str:
-    backend = str(settings.CHANNEL_LAYERS["default"]["BACKEND"])
-    if "redis" not in backend.lower():
+    if not settings.REDIS_URL:
         return "in memory (this process's sockets only)"
     return settings.REDIS.describe()
