@@ -55,21 +55,23 @@ def is_database_unavailable(error: BaseException) -> bool:
     return sqlstate.startswith(UNAVAILABLE_SQLSTATES)
 
 
-def unavailable_response() -> JsonResponse:
-    response = JsonResponse({"detail": "The database is unavailable for a moment; retry shortly."}, status=503)
-    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECS)
-    response._has_been_logged = True  # type: ignore[attr-defined]  # our one line, not django.request's too
+def retry_later(detail: str, retry_after_secs: int) -> JsonResponse:
+    """503 with Retry-After, already logged by the middleware (django.request adds no line of its own)."""
+    response = JsonResponse({"detail": detail}, status=503)
+    response["Retry-After"] = str(retry_after_secs)
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
+
+
+def unavailable_response() -> JsonResponse:
+    return retry_later("The database is unavailable for a moment; retry shortly.", UNAVAILABLE_RETRY_AFTER_SECS)
 
 
 def busy_response() -> JsonResponse:
-    retry_after = max(1, math.ceil(settings.DATABASE_LOCK_TIMEOUT_SECS))
-    response = JsonResponse(
-        {"detail": "The database is busy with another write to the same data; retry shortly."}, status=503
+    return retry_later(
+        "The database is busy with another write to the same data; retry shortly.",
+        max(1, math.ceil(settings.DATABASE_LOCK_TIMEOUT_SECS)),
     )
-    response["Retry-After"] = str(retry_after)
-    response._has_been_logged = True  # type: ignore[attr-defined]  # our one line, not django.request's too
-    return response
 
 
 class DatabaseBusyMiddleware:
