@@ -145,13 +145,18 @@ class WatchedSentinelPool(redis.sentinel.SentinelConnectionPool):
         return address
 
 
+def _sentinel_pool(sentinel_class: type, pool_class: type, options: dict) -> Any:
+    """A pool of ``pool_class`` on the configured master, found through ``sentinel_class`` (sync or asyncio)."""
+    target = _target()
+    sentinel = sentinel_class(list(target.sentinels), sentinel_kwargs=target._sentinel_kwargs(options))
+    return pool_class(target.master, sentinel, password=target.password, db=target.db, **options)
+
+
 def async_pool(address: str, **options: Any) -> aioredis.ConnectionPool:
     """A redis.asyncio pool for ``address`` (settings.REDIS_URL); LoopRedis's clients use it."""
     if not address.startswith(f"{SENTINEL_SCHEME}://"):
         return aioredis.BlockingConnectionPool.from_url(address, **options)
-    target = _target()
-    sentinel = aioredis.sentinel.Sentinel(list(target.sentinels), sentinel_kwargs=target._sentinel_kwargs(options))
-    return WatchedAsyncSentinelPool(target.master, sentinel, password=target.password, db=target.db, **options)
+    return _sentinel_pool(aioredis.sentinel.Sentinel, WatchedAsyncSentinelPool, options)
 
 
 class SentinelCachePool:
@@ -159,6 +164,4 @@ class SentinelCachePool:
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> redis.ConnectionPool:
-        target = _target()
-        sentinel = redis.sentinel.Sentinel(list(target.sentinels), sentinel_kwargs=target._sentinel_kwargs(options))
-        return WatchedSentinelPool(target.master, sentinel, password=target.password, db=target.db, **options)
+        return _sentinel_pool(redis.sentinel.Sentinel, WatchedSentinelPool, options)
