@@ -106,11 +106,7 @@ def asyncapi_document() -> dict:
     for live_model in live_models:
         channel = live_model.channel
         events = parts.add_messages(
-            channel,
-            {
-                **frames.model_event_schemas(channel, data_schema(live_model, schemas)),
-                **frames.channel_frame_schemas(channel, user_ref),
-            },
+            channel, frames.channel_event_schemas(channel, data_schema(live_model, schemas), user_ref)
         )
         multiplexed_events.update(events)
         receives = {

@@ -49,6 +49,11 @@ def model_event_schemas(channel: str, data_ref: dict) -> dict[str, dict]:
     return schemas
 
 
+def channel_event_schemas(channel: str, data_ref: dict, user_ref: dict) -> dict[str, dict]:
+    """Every frame of ``channel`` that a /ws/ socket gets too: its model events and the channel frames."""
+    return {**model_event_schemas(channel, data_ref), **channel_frame_schemas(channel, user_ref)}
+
+
 def channel_frame_schemas(channel: str | None, user_ref: dict) -> dict[str, dict]:
     """The frames every channel socket gets besides model events (``channel`` None: any channel, on /ws/)."""
     on = channel_const(channel)
