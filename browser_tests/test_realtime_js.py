@@ -393,8 +393,9 @@ def test_apply_event_keeps_the_lists_order(js):
         let byId = [{ id: 1 }, { id: 5 }];
         byId = applyEvent(byId, { type: "created", data: { id: 3 } }, { order: "id" });
         const unordered = applyEvent([{ id: 1 }], { type: "created", data: { id: 2 } });
+        const noOrderGiven = applyEvent([{ id: 1 }], { type: "created", data: { id: 2 } }, { order: undefined });
         return { newestFirst: newestFirst.map((item) => item.id), byId: byId.map((item) => item.id),
-                 unordered: unordered.map((item) => item.id) };
+                 unordered: unordered.map((item) => item.id), noOrderGiven: noOrderGiven.map((item) => item.id) };
     }"""
     )
-    assert result == {"newestFirst": [1, 3, 2], "byId": [1, 3, 5], "unordered": [1, 2]}
+    assert result == {"newestFirst": [1, 3, 2], "byId": [1, 3, 5], "unordered": [1, 2], "noOrderGiven": [1, 2]}

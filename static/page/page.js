@@ -38,7 +38,7 @@ function connectChannel(name) {
     filter: filters[name],
     load: info[name]?.rest === false ? undefined : load, // no REST list: events from now on
     onEvent: (event) => {
-      state[name] = applyEvent(state[name], event, { order: config.ordering[name] });
+      applyInOrder(name, event);
       render(name, event.type === "deleted" ? null : event.data.id);
       showLatency(name, event);
     },
@@ -54,6 +54,11 @@ function showPresence(name, here) {
   if (here.userCount > here.users.length) people.push(`${here.userCount - here.users.length} more`);
   if (here.anonymous) people.push(`${here.anonymous} anonymous`);
   $(`[data-testid=presence-${name}]`).textContent = `here: ${people.join(", ") || "nobody"}`;
+}
+
+// Apply an event (or a write's response) to a channel's list, in the order a reload shows it.
+function applyInOrder(name, event) {
+  state[name] = applyEvent(state[name], event, { order: config.ordering[name] });
 }
 
 function disconnectChannel(name) {
@@ -142,7 +147,6 @@ for (const [name, { title, owner, rest }] of Object.entries(info)) {
 // Render a list; the row of `changedId` (an event's object) lights up for a moment.
 function render(name, changedId = null, why = null) {
   const list = $(`#${name}-list`);
-  if (!list) return;
   if (state[name].length === 0) {
     const empty = document.createElement("li");
     empty.className = "empty";
@@ -241,7 +245,7 @@ async function editInPrompt(name, item) {
   if (value === null) return;
   try {
     const saved = await api("PATCH", `/api/${name}/${item.id}/`, { [field]: value });
-    state[name] = applyEvent(state[name], { type: "updated", data: saved }, { order: config.ordering[name] });
+    applyInOrder(name, { type: "updated", data: saved });
     render(name, saved.id);
     setError(name, "");
   } catch (error) {
@@ -295,9 +299,7 @@ for (const [name, { form, read }] of Object.entries(forms)) {
       // Our own socket skips this write's event (X-Client-ID); apply the response instead,
       // as the filtered socket would have: in the set, or out of it.
       const inSet = inFilter(name, saved);
-      state[name] = applyEvent(state[name], { type: inSet ? (id ? "updated" : "created") : "deleted", data: saved }, {
-        order: config.ordering[name],
-      });
+      applyInOrder(name, { type: inSet ? (id ? "updated" : "created") : "deleted", data: saved });
       render(name, saved.id);
       endEdit(name);
       setError(name, "");

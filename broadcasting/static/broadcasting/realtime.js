@@ -139,7 +139,7 @@ export function applyEvent(items, event, { order = null } = {}) {
   if (!MODEL_EVENTS.has(event.type)) return items;
   const id = event.data.id;
   if (event.type === "deleted") return items.filter((item) => item.id !== id);
-  if (order === null) {
+  if (order == null) {
     const index = items.findIndex((item) => item.id === id);
     if (index === -1) return [...items, event.data];
     const copy = items.slice();
