@@ -1,5 +1,5 @@
 """
-Services that fail over under load (issue 29), each a setup of the test's own:
+Services that fail over under load, each a setup of the test's own:
 
 - Redis behind Sentinel (a master, a replica, three sentinels): `make serve` with two
   workers, 200 sockets and a write every 100 ms; the master is SIGKILLed. Writes never
