@@ -63,6 +63,11 @@ def viewer_for(audience_key: str) -> Viewer:
     return owner_viewer(int(audience_key.removeprefix("user:")))
 
 
+def viewer_kind(audience_key: str) -> str:
+    """STAFF, PUBLIC, or "owner" for every owner audience: viewers of one kind differ in ``pk`` only."""
+    return audience_key if audience_key in (STAFF, PUBLIC) else "owner"
+
+
 def visible_to(live_model, instance) -> frozenset[str]:
     """The audiences that may see ``instance`` in its current state (staff always may)."""
     audiences = {STAFF}

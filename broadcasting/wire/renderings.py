@@ -50,21 +50,24 @@ class _StandInRequest:
         return location or "/"
 
 
-# One serializer per (serializer class, audience) and thread, reused for every event:
-# building a serializer's fields costs more than rendering an object with them.
+# One serializer per (serializer class, kind of viewer) and thread, reused for every
+# event: building a serializer's fields costs more than rendering an object with them.
+# Every owner audience shares its kind's serializer, its stand-in viewer set per call,
+# so a write by a new user builds no fields.
 _serializers = threading.local()
-SERIALIZER_CACHE_SIZE = 512
 
 
 def _serializer_for(live_model: LiveModel, audience_key: str):
     cache = getattr(_serializers, "by_key", None)
-    if cache is None or len(cache) >= SERIALIZER_CACHE_SIZE:
+    if cache is None:
         cache = _serializers.by_key = {}
-    key = (live_model.serializer_class, audience_key)
+    viewer = audience.viewer_for(audience_key)
+    key = (live_model.serializer_class, audience.viewer_kind(audience_key))
     serializer = cache.get(key)
     if serializer is None:
-        request = _StandInRequest(audience.viewer_for(audience_key))
-        serializer = cache[key] = live_model.serializer_class(context={"request": request})
+        serializer = cache[key] = live_model.serializer_class(context={"request": _StandInRequest(viewer)})
+    else:
+        serializer.context["request"].user = viewer
     return serializer
 
 

@@ -44,6 +44,18 @@ def test_user_event_shows_email_to_staff_and_self_only(make_user):
     assert all("password" not in rendering["data"] for rendering in renderings.values())
 
 
+def test_owner_audiences_share_one_serializer_each_rendered_for_its_own_owner(make_user):
+    first, second = make_user("first@example.com"), make_user("second@example.com")
+    users = live_models.for_channel("users")
+    # Each its own owner: both see their email, though the second builds no new serializer.
+    assert renderings.serialize_for(users, first, audience.owner_audience(first.pk))["email"] == "first@example.com"
+    shared = renderings._serializer_for(users, audience.owner_audience(first.pk))
+    assert renderings.serialize_for(users, second, audience.owner_audience(second.pk))["email"] == "second@example.com"
+    assert renderings._serializer_for(users, audience.owner_audience(second.pk)) is shared
+    # Another owner's audience does not see the first user's email.
+    assert "email" not in renderings.serialize_for(users, first, audience.owner_audience(second.pk))
+
+
 def test_draft_post_is_rendered_for_staff_and_author_only(make_user):
     post = Post.objects.create(title="draft", author=make_user())
     renderings = render(post, before=frozenset(), after=visible(post))
