@@ -21,12 +21,10 @@ from importlib import import_module
 
 from channels.auth import get_user
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
-from django.db import connection
 from django.http import parse_cookie
-from rest_framework.authtoken.models import Token
 
+from broadcasting.authentication import users_for_tokens
 from broadcasting.runtime.client_text import scope_header
 from broadcasting.runtime.db_thread import database_call
 from broadcasting.runtime.per_loop import PerLoop
@@ -35,33 +33,9 @@ from broadcasting.sockets.accounts import TOKEN_KEY_SCOPE_KEY
 AUTH_ERROR_SCOPE_KEY = "realtime_auth_error"
 
 
-# Token keys one query looks up at most (SQLite allows 999 parameters).
-TOKEN_KEYS_PER_QUERY = 500
-
-
 def _active_users_for_tokens(keys: list[str]) -> dict[str, object]:
-    """
-    The active user behind each of ``keys`` that is a token. One raw join per 500 keys:
-    the same query through the ORM's ``select_related`` took four times as long, most
-    of it building the SQL, on every handshake (bench/RESULTS.md).
-    """
-    user_model = get_user_model()
-    quote = connection.ops.quote_name
-    user_column = quote(Token._meta.get_field("user").column)
-    pk_column = quote(user_model._meta.pk.column or "id")
-    users: dict[str, object] = {}
-    for start in range(0, len(keys), TOKEN_KEYS_PER_QUERY):
-        chunk = keys[start : start + TOKEN_KEYS_PER_QUERY]
-        sql = (
-            f"SELECT u.*, t.{quote('key')} AS realtime_token_key"
-            f" FROM {quote(user_model._meta.db_table)} u INNER JOIN {quote(Token._meta.db_table)} t"
-            f" ON t.{user_column} = u.{pk_column}"
-            f" WHERE t.{quote('key')} IN ({', '.join(['%s'] * len(chunk))})"
-        )
-        for user in user_model.objects.raw(sql, chunk):
-            if user.is_active:
-                users[user.realtime_token_key] = user
-    return users
+    """The active user behind each of ``keys`` that is a token (one raw join, as REST's)."""
+    return {key: user for key, user in users_for_tokens(keys).items() if user.is_active}
 
 
 class TokenLookups:

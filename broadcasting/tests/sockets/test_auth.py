@@ -63,13 +63,14 @@ async def test_another_authorization_scheme_leaves_the_session_in_charge():
 
 
 def test_tokens_are_looked_up_in_chunks_and_only_active_users_count(monkeypatch):
+    from broadcasting import authentication
     from broadcasting.sockets import auth
 
     active, active_key = make_user_with_token("active@example.com")
     other, other_key = make_user_with_token("other@example.com")
     _, inactive_key = make_user_with_token("inactive@example.com")
     User.objects.filter(email="inactive@example.com").update(is_active=False)
-    monkeypatch.setattr(auth, "TOKEN_KEYS_PER_QUERY", 2)
+    monkeypatch.setattr(authentication, "TOKEN_KEYS_PER_QUERY", 2)
     users = auth._active_users_for_tokens([active_key, inactive_key, "no-such-key", other_key])
     assert {key: user.pk for key, user in users.items()} == {active_key: active.pk, other_key: other.pk}
 
