@@ -18,16 +18,33 @@ from broadcasting.conf import realtime_setting
 from broadcasting.models import ChannelEvent
 from broadcasting.wire.events import LiveEvent
 
+# The columns ``record`` writes, in order.
+_RECORDED_FIELDS = ("channel", "seq", "renderings", "exclude_client", "scope", "created_at")
+
 
 def record(event: LiveEvent, using: str) -> None:
-    """Write an event to the log; call inside the transaction that took its seq."""
-    ChannelEvent.objects.using(using).create(
-        channel=event.channel,
-        seq=event.seq,
-        renderings=dict(event.renderings),
-        exclude_client=event.exclude_client or "",
-        scope=dict(event.scope) if event.scope is not None else None,
+    """
+    Write an event to the log; call inside the transaction that took its seq. Every
+    write does this, so it is one INSERT of values the fields prepare themselves, not a
+    model saved through the ORM (which cost the write more than the INSERT did).
+    """
+    connection = connections[using]
+    fields = [ChannelEvent._meta.get_field(name) for name in _RECORDED_FIELDS]
+    values = (
+        event.channel,
+        event.seq,
+        dict(event.renderings),
+        event.exclude_client or "",
+        dict(event.scope) if event.scope is not None else None,
+        timezone.now(),
     )
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(ChannelEvent._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
+            f" VALUES ({', '.join(['%s'] * len(fields))})",
+            [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)],
+        )
 
 
 def record_many(events: list[LiveEvent], using: str) -> None:
