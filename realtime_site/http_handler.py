@@ -21,15 +21,15 @@ request in a thread of its own, started for it and ended after it (asgiref's
 ``ThreadSensitiveContext``). Whatever a thread keeps is then lost with every request:
 its database connection, opened and closed each time whatever ``CONN_MAX_AGE`` says,
 and the serializers broadcasting/wire/renderings.py keeps per thread to render events, built
-again for each write. Here the chain runs in a pool of ``REQUEST_THREADS`` threads,
-as a threaded WSGI server would: a connection lives for ``CONN_MAX_AGE`` in its thread
+again for each write; and starting and ending it cost every request a little too. Here
+the chain runs in a pool of ``REQUEST_THREADS`` threads, as a threaded WSGI server
+would, and no thread is started per request: a connection lives for ``CONN_MAX_AGE`` in its thread
 and is checked before each request and after it, as Django's request signals do
-(they still fire, in the request's own thread, where no connection is open), so at
-most ``REQUEST_THREADS`` connections per process (one thread on SQLite: settings.py
-says why), which made REST writes faster on both databases (bench/RESULTS.md). Code
-that streams a response from the
-database after the view returns would run outside the pool, in that per-request
-thread: the project has none.
+(they still fire, in asgiref's one shared thread for thread-sensitive calls, where no
+connection is open), so at most ``REQUEST_THREADS`` connections per process (one
+thread on SQLite: settings.py says why), which made REST writes faster on both
+databases (bench/RESULTS.md). Code that streams a response from the database after
+the view returns would run outside the pool, in that shared thread: the project has none.
 
 Async views (the readiness probe) still work: Django runs them with ``async_to_sync``
 from that thread, on the server's loop. Every middleware the project uses can run
@@ -63,10 +63,15 @@ class OneThreadASGIHandler(ASGIHandler):
 
     async def __call__(self, scope, receive, send) -> None:
         """Answer the request; from its body read until its response goes out, the fan-out gives it way."""
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
         turn = busy_requests().turn()
         reset = _request_turn.set(turn)
         try:
-            await super().__call__(scope, receive, send)
+            # Not within asgiref's ThreadSensitiveContext, as Django's __call__ would: it
+            # starts a thread per request for what little the handler still does
+            # thread-sensitively (request signals, closing the body and the response).
+            await self.handle(scope, receive, send)
         finally:
             turn.release()
             _request_turn.reset(reset)

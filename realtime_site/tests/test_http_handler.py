@@ -80,6 +80,24 @@ def test_a_rest_write_crosses_the_event_loop_three_times(make_user, loop_crossin
     assert loop_crossings == {"sync_to_async": 3, "async_to_sync": 0}
 
 
+def test_a_request_starts_no_thread_of_its_own(make_user, monkeypatch):
+    headers = token_header(make_user("writer@example.com", staff=True))
+    over_asgi(("GET", "/api/users/", {"headers": headers}))  # the pool's thread, once
+    started: list[str] = []
+    real_start = threading.Thread.start
+
+    def counted_start(thread):
+        started.append(thread.name)
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", counted_start)
+    responses = over_asgi(*[("GET", "/api/users/", {"headers": headers})] * 5)
+
+    assert [response.status_code for response in responses] == [200] * 5
+    # Django's own __call__ starts one per request (asgiref's ThreadSensitiveContext).
+    assert started == []
+
+
 def test_every_middleware_and_the_view_run_in_one_thread(make_user, settings):
     threads: list[str] = []
 
