@@ -67,7 +67,7 @@ def write_every(base_url: str, token: str, stop, results) -> None:
                         outcomes.append((wall, None, type(error).__name__))
                     retried.append(wall)
                 except httpx.TransportError as error:
-                    outcomes.append((wall, None, type(error).__name__))
+                    outcomes.append((wall, None, f"{type(error).__name__}: {error}"))
                     break
             number += 1
             time.sleep(max(0.0, WRITE_INTERVAL_SECS - (time.perf_counter() - started)))
@@ -90,9 +90,9 @@ async def storm(old: Target, new: Target, count: int, profile_dir: Path | None =
     writer.start()
     await asyncio.sleep(1.0)
 
-    new.start()  # the new release, on the same port
-    workers = len(new.pids()) - 1 or 1
-    await wait_until(lambda: listeners_on(new.port) >= 2 * workers, 30)  # both releases' workers listen
+    old_listeners = listeners_on(old.port)
+    new.start()  # the new release, on the same port (the old one answers the readiness check)
+    await wait_until(lambda: listeners_on(new.port) >= 2 * old_listeners, 60)  # both releases' workers listen
     profilers = []
     if profile_dir is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
@@ -135,7 +135,8 @@ async def storm(old: Target, new: Target, count: int, profile_dir: Path | None =
         for channel, seq in channel_seqs.items()
     }
     during = [ms for wall, ms, status in writes if storm_started_wall <= wall <= storm_ended_wall]
-    failed = [status for _, _, status in writes if status != 201]
+    # (seconds after the SIGTERM the write was sent, what it got) of every write not answered 201.
+    failed = [(round(wall - storm_started_wall, 2), status) for wall, _, status in writes if status != 201]
     resumed_within = [o.resumed_within_secs for o in by_channel.values() if o.resumed_within_secs is not None]
     return {
         "sockets": count,

@@ -80,6 +80,8 @@ class ServerProcess:
                 "realtime_site.asgi:application"]  # fmt: skip
 
     def start(self, timeout_secs: float = 30.0) -> "ServerProcess":
+        # Taking over another server's port (a deploy), its listeners are there already.
+        listening_before = listeners_on(self.port)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             self.command(), cwd=self.project_dir, env=self.env, stdout=log, stderr=subprocess.STDOUT
@@ -93,9 +95,10 @@ class ServerProcess:
                 answered = httpx.get(f"{self.http_url}/healthz", timeout=1).status_code == 200
             except httpx.HTTPError:
                 answered = False
-            # The first worker to listen answers; connections made before the others bind
-            # would all go to it, so wait for every worker's socket.
-            if answered and listeners_on(self.port) >= self.workers:
+            # The first worker to listen answers (or the server whose port this takes
+            # over does); connections made before the others bind would all go to it, so
+            # wait for every worker's own socket.
+            if answered and listeners_on(self.port) >= listening_before + self.workers:
                 return self
             time.sleep(0.1)
         self.stop()
