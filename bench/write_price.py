@@ -1,6 +1,6 @@
 """
 The price of a live write: REST writes/s and write latency with broadcasting on and
-off (REALTIME_BROADCAST), with 0 and 1,000 sockets open, on `make serve` (one worker,
+off (REALTIME_BROADCAST), with 0 and 1,000 sockets open, and the server's CPU per write, on `make serve` (one worker,
 in-memory layer, SQLite) and the FastAPI guide's design (bench/reference_app.py).
 
 A writer process of its own keeps CONCURRENCY POSTs to the users list in flight for
@@ -77,7 +77,9 @@ async def measure(target: Target, sockets_count: int, secs: float) -> dict:
     readers = [asyncio.create_task(drain(socket)) for socket in sockets]
     headers = {"Authorization": f"Token {target.token}"} if target.token else {}
     path = "/api/users/" if target.project else "/users/"
+    cpu_before = target.cpu_secs()
     latencies = await in_writer_process(write_for, target.http_url, path, headers, secs)
+    server_cpu_secs = target.cpu_secs() - cpu_before
     if isinstance(latencies, Exception):
         raise latencies
     for reader in readers:
@@ -89,6 +91,8 @@ async def measure(target: Target, sockets_count: int, secs: float) -> dict:
         "writes_per_sec": round(len(latencies) / secs, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        # Every server process's CPU over the writes (and their deliveries), per write.
+        "server_cpu_ms_per_write": round(server_cpu_secs / len(latencies) * 1000, 2),
     }
 
 
