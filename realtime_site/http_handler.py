@@ -28,8 +28,8 @@ and is checked before each request and after it, as Django's request signals do
 (they still fire, in asgiref's one shared thread for thread-sensitive calls, where no
 connection is open), so at most ``REQUEST_THREADS`` connections per process (one
 thread on SQLite: settings.py says why), which made REST writes faster on both
-databases (bench/RESULTS.md). Code that streams a response from the database after
-the view returns would run outside the pool, in that shared thread: the project has none.
+databases (bench/RESULTS.md). A sync stream returned by a view is read in the pool too
+(``read_in_pool``).
 
 Async views (the readiness probe) still work: Django runs them with ``async_to_sync``
 from that thread, on the server's loop. Every middleware the project uses can run
