@@ -44,7 +44,8 @@ $(VENV)/.bench-installed: bench/requirements.txt requirements.txt requirements-d
 	touch $@ $(VENV)/.dev-installed $(VENV)/.runtime-installed
 
 # Deliveries (back to back, then paced at an equal load), then what a connect and a close
-# cost the server, split by phase; bench-storm: a deploy's reconnect storm.
+# cost the server, split by phase; bench-storm: a deploy's reconnect storm, with REST
+# served by the same workers and then by a process of its own (the split deployment).
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/delivery.py $(BENCH_ARGS)
 	$(BIN)/python bench/delivery.py --sockets 1000 --writes 50 --writes-per-sec 10 --targets reference serve-memory serve-redis
@@ -52,6 +53,7 @@ bench: $(VENV)/.bench-installed
 
 bench-storm: $(VENV)/.bench-installed
 	$(BIN)/python bench/storm.py --sockets 5000
+	$(BIN)/python bench/storm.py --sockets 5000 --rest-apart
 
 lint: venv-dev typecheck-js
 	$(BIN)/ruff check .

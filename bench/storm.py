@@ -13,7 +13,12 @@ A writer process posts every 100 ms throughout. Reported:
 - write_ms: the writes made during the storm (median, max), and any that failed;
 - new_server_cpu_ms_per_reconnect: the new server's CPU over the storm, per socket.
 
+With ``--rest-apart`` the writes go to a `make serve` of one worker of its own, as
+nginx routes /api/ apart from /ws/ in docs/deploy.md's split deployment: the storm's
+handshakes and the writes then share the database and Redis but no event loop.
+
     .venv/bin/python bench/storm.py --sockets 5000 --postgres postgres://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/storm.py --sockets 5000 --rest-apart
 
 Four server processes write one database here (the old release's two workers and the
 new one's): on SQLite every commit then waits for the others' locks (a write took 2 s
@@ -38,7 +43,12 @@ sys.path.insert(0, str(PROJECT_DIR))
 
 from bench.clients import report  # noqa: E402
 from bench.delivery import Target, make_target, percentile, raise_open_files_limit, wait_until  # noqa: E402
-from testing.live_server import create_postgres_database, drop_postgres_database, listeners_on  # noqa: E402
+from testing.live_server import (  # noqa: E402
+    create_postgres_database,
+    drop_postgres_database,
+    free_port,
+    listeners_on,
+)
 from testing.storm import open_clients, outcome_of  # noqa: E402
 
 WRITE_INTERVAL_SECS = 0.1
@@ -74,7 +84,9 @@ def write_every(base_url: str, token: str, stop, results) -> None:
     results.send((outcomes, retried))
 
 
-async def storm(old: Target, new: Target, count: int, profile_dir: Path | None = None) -> dict:
+async def storm(
+    old: Target, new: Target, count: int, profile_dir: Path | None = None, rest: Target | None = None
+) -> dict:
     auth = {"Authorization": f"Token {old.token}"}
     half = count // 2
     signed_in, signed_in_sockets = await open_clients([f"ws://127.0.0.1:{old.port}/ws/users"] * half, auth)
@@ -86,7 +98,8 @@ async def storm(old: Target, new: Target, count: int, profile_dir: Path | None =
     context = multiprocessing.get_context("spawn")
     stop_writing = context.Event()
     results, writer_end = context.Pipe(duplex=False)
-    writer = context.Process(target=write_every, args=(old.http_url, old.token, stop_writing, writer_end))
+    write_url = rest.http_url if rest is not None else old.http_url
+    writer = context.Process(target=write_every, args=(write_url, old.token, stop_writing, writer_end))
     writer.start()
     await asyncio.sleep(1.0)
 
@@ -164,6 +177,15 @@ async def storm(old: Target, new: Target, count: int, profile_dir: Path | None =
     }
 
 
+def rest_server(sockets_server: Target) -> Target:
+    """A `make serve` of one worker on a port of its own, sharing the sockets' database and Redis."""
+    port = free_port()
+    command = [*sockets_server.command]
+    command[command.index("--port") + 1] = str(port)
+    command[command.index("--workers") + 1] = "1"
+    return Target("rest-apart", command, sockets_server.env, port, token=sockets_server.token)
+
+
 async def main() -> None:
     raise_open_files_limit()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -175,6 +197,9 @@ async def main() -> None:
     )
     parser.add_argument("--output", type=Path, help="append JSON lines here")
     parser.add_argument("--profile", type=Path, help="py-spy the new release's workers through the storm (chrometrace)")
+    parser.add_argument(
+        "--rest-apart", action="store_true", help="writes to a server of their own (the split deployment)"
+    )
     args = parser.parse_args()
     database_env, database_name = {}, None
     if args.postgres:
@@ -183,15 +208,21 @@ async def main() -> None:
     old = make_target("serve-redis-2" if args.workers == 2 else "serve-redis", args.redis, database_env)
     # The new release: the same database, Redis prefix and port.
     new = Target("new-release", [*old.command], old.env, old.port, token=old.token)
+    rest = rest_server(old) if args.rest_apart else None
     old.start()
+    if rest is not None:
+        rest.start()
     try:
-        result = await storm(old, new, args.sockets, args.profile)
+        result = await storm(old, new, args.sockets, args.profile, rest)
     finally:
         old.stop()
         new.stop()
+        if rest is not None:
+            rest.stop()
         if database_name:
             drop_postgres_database(args.postgres, database_name)
     result["database"] = "postgresql" if args.postgres else "sqlite"
+    result["rest_apart"] = args.rest_apart
     report(result, args.output)
 
 
