@@ -10,6 +10,7 @@ A client asking for pruned events gets ``reset``.
 """
 
 from datetime import timedelta
+from typing import cast
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
@@ -17,9 +18,6 @@ from django.utils import timezone
 from broadcasting.conf import realtime_setting
 from broadcasting.models import ChannelEvent
 from broadcasting.wire.events import LiveEvent
-
-# The columns ``record`` writes, in order.
-_RECORDED_FIELDS = ("channel", "seq", "renderings", "exclude_client", "scope", "created_at")
 
 
 def record(event: LiveEvent, using: str) -> None:
@@ -29,21 +27,21 @@ def record(event: LiveEvent, using: str) -> None:
     model saved through the ORM (which cost the write more than the INSERT did).
     """
     connection = connections[using]
-    fields = [ChannelEvent._meta.get_field(name) for name in _RECORDED_FIELDS]
-    values = (
-        event.channel,
-        event.seq,
-        dict(event.renderings),
-        event.exclude_client or "",
-        dict(event.scope) if event.scope is not None else None,
-        timezone.now(),
-    )
+    values = {
+        "channel": event.channel,
+        "seq": event.seq,
+        "renderings": dict(event.renderings),
+        "exclude_client": event.exclude_client or "",
+        "scope": dict(event.scope) if event.scope is not None else None,
+        "created_at": timezone.now(),
+    }
+    fields = [field for field in ChannelEvent._meta.concrete_fields if field.name in values]
     quote = connection.ops.quote_name
+    columns = ", ".join(quote(cast(str, field.column)) for field in fields)  # a concrete field has one
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(ChannelEvent._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-            f" VALUES ({', '.join(['%s'] * len(fields))})",
-            [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)],
+            f"INSERT INTO {quote(ChannelEvent._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})",
+            [field.get_db_prep_save(values[field.name], connection) for field in fields],
         )
 
 
