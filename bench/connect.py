@@ -1,5 +1,5 @@
 """
-Connect benchmark: what opening and closing a socket costs the server (issue 26).
+Connect benchmark: what opening and closing a socket costs the server.
 
 For each configuration it starts the server(s), warms them with a few sockets, then:
 

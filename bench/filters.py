@@ -1,6 +1,6 @@
 """
 Filtered sockets: what one event costs the server when its 1,000 sockets hold 50
-distinct filters, against the same 1,000 sockets unfiltered (issue 11).
+distinct filters, against the same 1,000 sockets unfiltered.
 
 Starts `make serve` (one uvicorn worker, in-memory layer, DEBUG off) on a fresh SQLite
 database with 50 authors, opens N sockets to /ws/posts (unfiltered) or to

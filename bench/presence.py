@@ -1,5 +1,5 @@
 """
-Presence: what it costs event delivery (issue 12). One sitting, three modes:
+Presence: what it costs event delivery. One sitting, three modes:
 
 - ``off``: REALTIME_PRESENCE=0;
 - ``on``: presence on, no socket asks get_presence (so none gets joins or leaves);

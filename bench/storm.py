@@ -1,5 +1,5 @@
 """
-Reconnect storm benchmark (issue 26): a deploy of `make serve` with N sockets.
+Reconnect storm benchmark: a deploy of `make serve` with N sockets.
 
 `make serve` with two workers on Redis holds N sockets on /ws/users (half signed in
 with a token, half anonymous on /ws/posts); a second `make serve` starts on the same

@@ -1,5 +1,5 @@
 """
-A deploy's reconnect storm (issue 26): `make serve` with two workers on Redis holds
+A deploy's reconnect storm: `make serve` with two workers on Redis holds
 sockets, a new `make serve` starts on the same port, the old one gets SIGTERM, and
 every client comes straight back with ``since`` at once. Every socket is back and
 resumed, with every event once and in order, and the writes made meanwhile are
