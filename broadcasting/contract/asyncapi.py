@@ -32,9 +32,7 @@ def data_schema(live_model: LiveModel, schemas: dict) -> dict:
     if name in schemas:
         return {"$ref": f"#/components/schemas/{name}"}
     return {
-        "type": "object",
-        "properties": {"id": frames.OBJECT_ID},
-        "required": ["id"],
+        **frames.WITH_ID,
         "description": f"As {live_model.serializer_class.__name__} renders it; this channel has no REST view.",
     }
 
@@ -56,7 +54,7 @@ def user_reference(schemas: dict) -> dict:
     user_model = live_models.for_model(get_user_model())
     if user_model is not None and component_name(user_model.channel) in schemas:
         return {"$ref": f"#/components/schemas/{component_name(user_model.channel)}"}
-    return {"type": "object", "properties": {"id": frames.OBJECT_ID}, "required": ["id"]}
+    return frames.WITH_ID
 
 
 def ws_binding(query: dict) -> dict:

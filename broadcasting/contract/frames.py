@@ -11,6 +11,9 @@ EPOCH = {"type": "string", "minLength": 1, "description": "The channel history's
 TIMESTAMP = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC."}
 CHANNEL_NAME = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,63}$"}
 OBJECT_ID = {"type": ["integer", "string"]}
+# An object with an id and maybe more; ID_ONLY: nothing but its id (a deleted object, a cut frame).
+WITH_ID = {"type": "object", "properties": {"id": OBJECT_ID}, "required": ["id"]}
+ID_ONLY = {**WITH_ID, "additionalProperties": False}
 # Custom events (broadcast_custom) may take any name but these.
 RESERVED_TYPES = sorted({*ServerFrame, *MultiplexServerFrame})
 
@@ -35,9 +38,8 @@ def channel_const(channel: str | None) -> dict:
 def model_event_schemas(channel: str, data_ref: dict) -> dict[str, dict]:
     """created, updated and deleted on ``channel``: the object as this reader may see it, or only its id."""
     head = {"model": {"const": channel}, "channel": {"const": channel}, "timestamp": TIMESTAMP, "seq": SEQ}
-    id_only = {"type": "object", "properties": {"id": OBJECT_ID}, "required": ["id"], "additionalProperties": False}
     truncated = frame(
-        "", {**head, "data": id_only, "truncated": {"const": True}},
+        "", {**head, "data": ID_ONLY, "truncated": {"const": True}},
         description="Too large for one frame: only the id; GET the object over REST.",
     )  # fmt: skip
     schemas = {}
@@ -45,7 +47,7 @@ def model_event_schemas(channel: str, data_ref: dict) -> dict[str, dict]:
         whole = frame(kind, {**head, "data": data_ref})
         cut = {**truncated, "properties": {**truncated["properties"], "type": {"const": kind}}}
         schemas[kind.value] = {"oneOf": [whole, cut]}
-    schemas[ServerFrame.DELETED.value] = frame(ServerFrame.DELETED, {**head, "data": id_only})
+    schemas[ServerFrame.DELETED.value] = frame(ServerFrame.DELETED, {**head, "data": ID_ONLY})
     return schemas
 
 
@@ -57,8 +59,7 @@ def channel_event_schemas(channel: str, data_ref: dict, user_ref: dict) -> dict[
 def channel_frame_schemas(channel: str | None, user_ref: dict) -> dict[str, dict]:
     """The frames every channel socket gets besides model events (``channel`` None: any channel, on /ws/)."""
     on = channel_const(channel)
-    id_only = {"type": "object", "properties": {"id": OBJECT_ID}, "required": ["id"], "additionalProperties": False}
-    presence_user = {"anyOf": [user_ref, id_only]}
+    presence_user = {"anyOf": [user_ref, ID_ONLY]}
     return {
         "custom": {
             "type": "object",
